@@ -1,0 +1,105 @@
+"""The ``adaptive`` command. Each subcommand parses, opens the database, calls the
+public API and returns an exit code; bad input ends in one line on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from adaptive.errors import AdaptiveError
+from adaptive.storage import Database, default_url, mask, migrate
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _storage_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--storage", default=None, metavar="URL",
+        help="database URL (default: $ADAPTIVE_DATABASE_URL, else sqlite:///adaptive.db)",
+    )
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    db = Database(args.storage, check_schema=False)
+    try:
+        revision = migrate.upgrade(db.engine, args.revision)
+    finally:
+        db.close()
+    print(f"{db.masked_url}: schema at revision {revision}")
+    return EXIT_OK
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    db = Database(args.storage, check_schema=False)
+    try:
+        with db.engine.connect() as conn:
+            current = migrate.current_revision(conn)
+    finally:
+        db.close()
+    head = migrate.head_revision()
+    state = "up to date" if current == head else f"head is {head}; run: adaptive db upgrade"
+    print(f"{db.masked_url}: revision {current or 'none'} ({state})")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from adaptive.demo import run_demo
+
+    exp = run_demo(args.storage, rounds=args.rounds, batch=args.batch)
+    frame = exp.trials_frame()
+    print(f"experiment {exp.name!r} in {exp.database.masked_url}: {len(frame)} trials")
+    front = exp.pareto_frontier()
+    columns = ["trial_id", "viral_weight", "posts_to_load", "ranker", "engagement", "cpu_ms"]
+    with pd.option_context("display.width", 120, "display.precision", 3):
+        print("observed Pareto frontier (maximize engagement, minimize cpu_ms):")
+        print(front[columns].to_string(index=False))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adaptive", description="Adaptive experimentation: Bayesian optimization in SQL.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    up = db.add_parser("upgrade", help="bring the database schema to the newest revision")
+    _storage_arg(up)
+    up.add_argument("--revision", default="head", help="target revision (default: head)")
+    up.set_defaults(func=cmd_db_upgrade)
+    cur = db.add_parser("current", help="show the database's schema revision")
+    _storage_arg(cur)
+    cur.set_defaults(func=cmd_db_current)
+
+    demo = sub.add_parser("demo", help="run a few rounds of a built-in simulated experiment")
+    _storage_arg(demo)
+    demo.add_argument("--rounds", type=int, default=3)
+    demo.add_argument("--batch", type=int, default=4)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except AdaptiveError as exc:
+        print(f"adaptive: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback; -v logs it
+        logging.getLogger("adaptive.cli").debug("unexpected error", exc_info=True)
+        url = mask(getattr(args, "storage", None) or default_url())
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"adaptive: error: {type(exc).__name__}: {message} (storage {url})", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""The ask/tell API: ``Experiment`` and the functions that create and load one."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from adaptive.analysis import observed_frontier, trials_frame
+from adaptive.errors import NotFoundError, ValidationError
+from adaptive.generation import propose_sobol
+from adaptive.objectives import Objective, OptimizationConfig, OutcomeConstraint
+from adaptive.space import Parameter, SearchSpace
+from adaptive.storage import Database
+from adaptive.storage import repository as repo
+from adaptive.trial import TARGET_SOURCE, Trial, TrialStatus, check_source, parse_observations
+
+logger = logging.getLogger(__name__)
+
+SPEC_VERSION = 1
+MAX_BATCH = 10_000
+
+
+def _database(storage: str | Database | None) -> Database:
+    return storage if isinstance(storage, Database) else Database(storage)
+
+
+def _check_experiment_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or name != name.strip():
+        raise ValidationError("name", name, "experiment names are 1-200 characters without surrounding spaces")
+    return name
+
+
+class Experiment:
+    """One optimization problem and its trials, backed by a database.
+
+    Obtain one with :func:`create_experiment` or :func:`load_experiment`.
+    Every method that changes state is one SQL transaction.
+    """
+
+    def __init__(
+        self, name: str, *, search_space: SearchSpace, config: OptimizationConfig, target_source: str,
+        seed: int, database: Database,
+    ) -> None:
+        self.name = name
+        self.search_space = search_space
+        self.config = config
+        self.target_source = target_source
+        self.seed = seed
+        self.database = database
+
+    def __repr__(self) -> str:
+        return f"Experiment({self.name!r}, storage={self.database.masked_url!r})"
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return self.config.objectives
+
+    @property
+    def outcome_constraints(self) -> tuple[OutcomeConstraint, ...]:
+        return self.config.outcome_constraints
+
+    # -- asking -----------------------------------------------------------------------------
+    def suggest(self, n: int = 1, *, source: str = TARGET_SOURCE) -> list[Trial]:
+        """Propose ``n`` new trials for ``source`` and persist them as RUNNING."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_BATCH:
+            raise ValidationError("n", n, f"must be an integer from 1 to {MAX_BATCH}")
+        check_source(source)
+
+        def work(session: Session) -> list[Trial]:
+            stored = repo.get_experiment(session, self.name, lock=True)
+            params, position = propose_sobol(self.search_space, n, seed=stored.seed, position=stored.sobol_position)
+            repo.set_sobol_position(session, stored.id, position)
+            return repo.add_trials(session, stored, params, source=source, generator="sobol")
+
+        trials = self.database.run(work)
+        logger.info("experiment %r: suggested trials %s for %s", self.name, [t.id for t in trials], source)
+        return trials
+
+    # -- telling ----------------------------------------------------------------------------
+    def complete(self, trial_id: int, metrics: Mapping[str, Any]) -> Trial:
+        """Record ``metrics`` (``{name: mean | (mean, sem)}``, in each metric's units) and mark the trial COMPLETED."""
+        observations = parse_observations(metrics)
+        self._check_metric_names(observations)
+        return self.database.run(
+            lambda s: repo.finish_trial(
+                s, repo.get_experiment(s, self.name), trial_id, TrialStatus.COMPLETED, observations=observations
+            )
+        )
+
+    def fail(self, trial_id: int, reason: str | None = None) -> Trial:
+        """Mark a RUNNING trial FAILED (it produced no usable data), with an optional reason."""
+        return self._finish(trial_id, TrialStatus.FAILED, reason)
+
+    def abandon(self, trial_id: int, reason: str | None = None) -> Trial:
+        """Mark a RUNNING trial ABANDONED (never deployed; no longer pending)."""
+        return self._finish(trial_id, TrialStatus.ABANDONED, reason)
+
+    def _finish(self, trial_id: int, status: TrialStatus, reason: str | None) -> Trial:
+        if reason is not None and not isinstance(reason, str):
+            raise ValidationError("reason", reason, "must be a string")
+        return self.database.run(
+            lambda s: repo.finish_trial(s, repo.get_experiment(s, self.name), trial_id, status, reason=reason)
+        )
+
+    def attach(self, params: Mapping[str, Any], metrics: Mapping[str, Any], *, source: str = TARGET_SOURCE) -> Trial:
+        """Add an already evaluated configuration (e.g. a simulator run) as a COMPLETED trial."""
+        check_source(source)
+        valid = self.search_space.validate(params)
+        observations = parse_observations(metrics)
+        self._check_metric_names(observations)
+
+        def work(session: Session) -> Trial:
+            stored = repo.get_experiment(session, self.name, lock=True)
+            (trial,) = repo.add_trials(
+                session, stored, [valid], source=source, generator="manual",
+                status=TrialStatus.COMPLETED, observations=observations,
+            )
+            return trial
+
+        return self.database.run(work)
+
+    def _check_metric_names(self, observations: Mapping[str, Any]) -> None:
+        for metric in observations:
+            if metric in self.search_space.parameters:
+                raise ValidationError(f"metrics.{metric}", observations[metric], "is a parameter name, not a metric")
+
+    # -- reading ----------------------------------------------------------------------------
+    def trials(self, *, status: TrialStatus | str | None = None, source: str | None = None) -> list[Trial]:
+        """All trials, ordered by id, optionally filtered by status and source."""
+        wanted = TrialStatus(status) if status is not None else None
+        trials = self.database.run(lambda s: repo.load_trials(s, repo.get_experiment(s, self.name)), readonly=True)
+        return [t for t in trials if (wanted is None or t.status == wanted) and (source is None or t.source == source)]
+
+    def trial(self, trial_id: int) -> Trial:
+        def work(session: Session) -> list[Trial]:
+            stored = repo.get_experiment(session, self.name)
+            found = repo.load_trials(session, stored, indices=[trial_id])
+            if not found:
+                raise NotFoundError("trial_id", trial_id, f"experiment {self.name!r} has no such trial")
+            return found
+
+        return self.database.run(work, readonly=True)[0]
+
+    def trials_frame(self) -> pd.DataFrame:
+        """One row per trial: id, status, source, generator, times, parameters, ``<metric>`` and ``<metric>_sem``."""
+        return trials_frame(self.trials(), list(self.search_space.parameters), self.config.metrics)
+
+    def pareto_frontier(self) -> pd.DataFrame:
+        """Observed frontier of the target source: feasible, threshold-beating, non-dominated trials."""
+        return observed_frontier(
+            self.trials(), self.config, source=self.target_source, parameter_names=list(self.search_space.parameters)
+        )
+
+    def best(self) -> Trial:
+        """The best feasible completed target-source trial by observed mean (single objective only)."""
+        if len(self.config.objectives) != 1:
+            raise ValidationError(
+                "objectives", [o.metric for o in self.config.objectives],
+                "best() needs one objective; use pareto_frontier() for several",
+            )
+        objective = self.config.objectives[0]
+        candidates = [
+            t for t in self.trials(status=TrialStatus.COMPLETED, source=self.target_source)
+            if objective.metric in t.observations and self.config.is_feasible(t.means())
+        ]
+        if not candidates:
+            raise ValidationError("trials", 0, f"no feasible completed {self.target_source!r} trial observes {objective.metric!r} yet")
+        return max(candidates, key=lambda t: (objective.sign * t.observations[objective.metric].mean, -t.id))
+
+
+def create_experiment(
+    name: str,
+    *,
+    parameters: Mapping[str, Parameter],
+    objectives: Objective | Sequence[Objective],
+    parameter_constraints: Sequence[str] = (),
+    outcome_constraints: Sequence[str] = (),
+    storage: str | Database | None = None,
+    target_source: str = TARGET_SOURCE,
+    seed: int | None = None,
+) -> Experiment:
+    """Create and persist a new experiment.
+
+    Args:
+        name: unique within the database.
+        parameters: name -> ``Float`` / ``Int`` / ``Choice`` / ``Fixed``.
+        objectives: ``Maximize(...)`` / ``Minimize(...)``, one or several.
+        parameter_constraints: linear inequalities over Float/Int parameters, e.g. ``"a + 2*b <= 3"``.
+        outcome_constraints: bounds on metrics, e.g. ``"reliability >= -0.01"``.
+        storage: database URL or :class:`~adaptive.storage.Database`; default ``$ADAPTIVE_DATABASE_URL``,
+            else ``sqlite:///adaptive.db``.
+        target_source: the source optimization targets; others only inform the model.
+        seed: seeds the experiment's quasi-random sequence (random when omitted).
+    """
+    _check_experiment_name(name)
+    space = SearchSpace(parameters, parameter_constraints)
+    config = OptimizationConfig.build(objectives, outcome_constraints, parameter_names=space.parameters)
+    check_source(target_source)
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+        raise ValidationError("seed", seed, "must be an integer in [0, 2**31)")
+    spec = {"version": SPEC_VERSION, "search_space": space.to_dict(), "optimization": config.to_dict()}
+    database = _database(storage)
+    database.run(lambda s: repo.add_experiment(s, name, spec, target_source=target_source, seed=seed))
+    logger.info("created experiment %r in %s", name, database.masked_url)
+    return Experiment(name, search_space=space, config=config, target_source=target_source, seed=seed, database=database)
+
+
+def load_experiment(name: str, *, storage: str | Database | None = None) -> Experiment:
+    """Load an experiment created earlier (by any process) from the database."""
+    database = _database(storage)
+    stored = database.run(lambda s: repo.get_experiment(s, name), readonly=True)
+    return _from_stored(stored, database)
+
+
+def _from_stored(stored: repo.StoredExperiment, database: Database) -> Experiment:
+    spec = stored.spec
+    if spec.get("version") != SPEC_VERSION:
+        raise ValidationError("spec.version", spec.get("version"), f"this adaptive reads version {SPEC_VERSION}")
+    space = SearchSpace.from_dict(spec["search_space"])
+    config = OptimizationConfig.from_dict(spec["optimization"], parameter_names=space.parameters)
+    return Experiment(
+        stored.name, search_space=space, config=config, target_source=stored.target_source,
+        seed=stored.seed, database=database,
+    )
+
+
+def list_experiments(*, storage: str | Database | None = None) -> list[str]:
+    """Names of all experiments in the database, sorted."""
+    return _database(storage).run(repo.experiment_names, readonly=True)

@@ -1,0 +1,197 @@
+"""Reads and writes inside an open session. Functions take a ``Session`` that the
+caller opened (one transaction per API call) and return plain domain objects,
+never ORM rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from adaptive.errors import DuplicateNameError, NotFoundError, TrialStateError
+from adaptive.storage.models import ExperimentRow, ObservationRow, TrialRow
+from adaptive.trial import Observation, Trial, TrialStatus
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class StoredExperiment:
+    id: int
+    name: str
+    spec: dict[str, Any]
+    target_source: str
+    seed: int
+    trial_count: int
+    sobol_position: int
+    created_at: datetime
+
+
+def _experiment(row: ExperimentRow) -> StoredExperiment:
+    return StoredExperiment(
+        id=row.id, name=row.name, spec=row.spec, target_source=row.target_source, seed=row.seed,
+        trial_count=row.trial_count, sobol_position=row.sobol_position, created_at=_utc(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+def add_experiment(session: Session, name: str, spec: dict[str, Any], *, target_source: str, seed: int) -> StoredExperiment:
+    if session.scalar(select(ExperimentRow.id).where(ExperimentRow.name == name)) is not None:
+        raise DuplicateNameError("name", name, "an experiment with this name exists; use load_experiment()")
+    now = utcnow()
+    row = ExperimentRow(
+        name=name, spec=spec, target_source=target_source, seed=seed,
+        trial_count=0, sobol_position=0, created_at=now, updated_at=now,
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise DuplicateNameError("name", name, "an experiment with this name exists; use load_experiment()") from None
+    return _experiment(row)
+
+
+def get_experiment(session: Session, name: str, *, lock: bool = False) -> StoredExperiment:
+    """Load an experiment; ``lock=True`` holds its row until the transaction ends (the per-experiment lock)."""
+    query = select(ExperimentRow).where(ExperimentRow.name == name)
+    if lock:
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None:
+        raise NotFoundError("name", name, "no such experiment; list_experiments() shows the names")
+    return _experiment(row)
+
+
+def experiment_names(session: Session) -> list[str]:
+    return list(session.scalars(select(ExperimentRow.name).order_by(ExperimentRow.name)))
+
+
+def set_sobol_position(session: Session, experiment_id: int, position: int) -> None:
+    session.execute(
+        update(ExperimentRow).where(ExperimentRow.id == experiment_id).values(sobol_position=position, updated_at=utcnow())
+    )
+
+
+def add_trials(
+    session: Session,
+    experiment: StoredExperiment,
+    params_list: Sequence[dict[str, Any]],
+    *,
+    source: str,
+    generator: str,
+    status: TrialStatus = TrialStatus.RUNNING,
+    observations: dict[str, Observation] | None = None,
+) -> list[Trial]:
+    """Append trials with dense indices. The experiment row must be locked by this transaction."""
+    count = session.scalar(
+        select(ExperimentRow.trial_count).where(ExperimentRow.id == experiment.id).with_for_update()
+    )
+    assert count is not None
+    now = utcnow()
+    rows = [
+        TrialRow(
+            experiment_id=experiment.id, index=count + i, status=status.value, source=source, params=dict(p),
+            generator=generator, created_at=now, completed_at=now if status != TrialStatus.RUNNING else None,
+        )
+        for i, p in enumerate(params_list)
+    ]
+    session.add_all(rows)
+    session.execute(
+        update(ExperimentRow)
+        .where(ExperimentRow.id == experiment.id)
+        .values(trial_count=count + len(rows), updated_at=now)
+    )
+    session.flush()
+    if observations:
+        for row in rows:
+            _add_observations(session, row.id, observations, now)
+    return [_trial(experiment.name, row, observations or {}) for row in rows]
+
+
+def _add_observations(session: Session, trial_row_id: int, observations: dict[str, Observation], now: datetime) -> None:
+    session.add_all(
+        ObservationRow(trial_id=trial_row_id, metric=m, mean=o.mean, sem=o.sem, created_at=now)
+        for m, o in observations.items()
+    )
+
+
+def _trial(experiment: str, row: TrialRow, observations: dict[str, Observation]) -> Trial:
+    return Trial(
+        id=row.index, experiment=experiment, status=TrialStatus(row.status), source=row.source,
+        params=dict(row.params), generator=row.generator, created_at=_utc(row.created_at),  # type: ignore[arg-type]
+        completed_at=_utc(row.completed_at), failure_reason=row.failure_reason, observations=dict(observations),
+    )
+
+
+def _locked_trial_row(session: Session, experiment: StoredExperiment, index: Any) -> TrialRow:
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise NotFoundError("trial_id", index, f"trial ids are integers; experiment {experiment.name!r}")
+    row = session.scalar(
+        select(TrialRow).where(TrialRow.experiment_id == experiment.id, TrialRow.index == index).with_for_update()
+    )
+    if row is None:
+        raise NotFoundError(
+            "trial_id", index, f"experiment {experiment.name!r} has trials 0..{experiment.trial_count - 1}"
+        )
+    return row
+
+
+def finish_trial(
+    session: Session,
+    experiment: StoredExperiment,
+    index: int,
+    status: TrialStatus,
+    *,
+    observations: dict[str, Observation] | None = None,
+    reason: str | None = None,
+) -> Trial:
+    """Move a RUNNING trial to ``status`` (with observations when COMPLETED)."""
+    row = _locked_trial_row(session, experiment, index)
+    if row.status != TrialStatus.RUNNING.value:
+        raise TrialStateError(
+            "trial_id", index, f"is already {row.status}; only RUNNING trials can be {status.value.lower()}",
+            experiment=experiment.name, status=row.status,
+        )
+    now = utcnow()
+    row.status = status.value
+    row.completed_at = now
+    row.failure_reason = reason
+    if observations:
+        _add_observations(session, row.id, observations, now)
+    session.flush()
+    return _trial(experiment.name, row, observations or {})
+
+
+def load_trials(
+    session: Session, experiment: StoredExperiment, *, indices: Iterable[int] | None = None
+) -> list[Trial]:
+    """All trials of an experiment (or those with ``indices``), ordered by index, with observations."""
+    query = select(TrialRow).where(TrialRow.experiment_id == experiment.id).order_by(TrialRow.index)
+    if indices is not None:
+        query = query.where(TrialRow.index.in_(list(indices)))
+    rows = list(session.scalars(query))
+    by_row: dict[int, dict[str, Observation]] = {row.id: {} for row in rows}
+    if rows:
+        obs_query = (
+            select(ObservationRow)
+            .join(TrialRow, ObservationRow.trial_id == TrialRow.id)
+            .where(TrialRow.experiment_id == experiment.id)
+            .order_by(ObservationRow.id)
+        )
+        for obs in session.scalars(obs_query):
+            if obs.trial_id in by_row:
+                by_row[obs.trial_id][obs.metric] = Observation(obs.mean, obs.sem)
+    return [_trial(experiment.name, row, by_row[row.id]) for row in rows]

@@ -1,0 +1,209 @@
+"""The ask/tell API on real SQLite files and real PostgreSQL."""
+
+import math
+
+import pandas as pd
+import pytest
+
+import adaptive as ad
+from adaptive.errors import DuplicateNameError, NotFoundError, TrialStateError, ValidationError
+
+PARAMETERS = {
+    "viral_weight": ad.Float(0.0, 1.0),
+    "learning_rate": ad.Float(1e-4, 1e-1, log=True),
+    "posts_to_load": ad.Int(5, 50),
+    "ranker": ad.Choice(["gbdt", "dnn", "linear"]),
+    "region": ad.Fixed("us"),
+}
+
+
+def make(storage_url, name="feed-ranking", **overrides):
+    kwargs = dict(
+        storage=storage_url,
+        parameters=PARAMETERS,
+        parameter_constraints=["viral_weight + 0.5*posts_to_load <= 20"],
+        objectives=[ad.Maximize("engagement", threshold=0.0), ad.Minimize("cpu_ms", threshold=120.0)],
+        outcome_constraints=["reliability >= -0.01"],
+        seed=7,
+    )
+    kwargs.update(overrides)
+    return ad.create_experiment(name, **kwargs)
+
+
+def test_create_load_and_list(storage_url):
+    exp = make(storage_url)
+    again = ad.load_experiment("feed-ranking", storage=storage_url)
+    assert again.search_space == exp.search_space
+    assert again.config == exp.config
+    assert again.seed == 7 and again.target_source == "online"
+    make(storage_url, name="other")
+    assert ad.list_experiments(storage=storage_url) == ["feed-ranking", "other"]
+
+
+def test_suggest_complete_fail_abandon_lifecycle(storage_url):
+    exp = make(storage_url)
+    trials = exp.suggest(4)
+    assert [t.id for t in trials] == [0, 1, 2, 3]
+    assert all(t.status == ad.TrialStatus.RUNNING and t.source == "online" for t in trials)
+    for t in trials:
+        assert exp.search_space.validate(t.params) == t.params
+        assert t.params["viral_weight"] + 0.5 * t.params["posts_to_load"] <= 20 + 1e-9
+        assert t.params["region"] == "us"
+    sims = exp.suggest(3, source="simulator")
+    assert [t.id for t in sims] == [4, 5, 6] and {t.source for t in sims} == {"simulator"}
+
+    done = exp.complete(0, {"engagement": (0.12, 0.01), "cpu_ms": 95.0, "reliability": 0.0})
+    assert done.status == ad.TrialStatus.COMPLETED and done.completed_at is not None
+    assert done.observations["engagement"] == ad.Observation(0.12, 0.01)
+    assert done.observations["cpu_ms"] == ad.Observation(95.0, None)
+    assert exp.fail(1, reason="deploy rolled back").failure_reason == "deploy rolled back"
+    assert exp.abandon(2).status == ad.TrialStatus.ABANDONED
+
+    stored = {t.id: t for t in ad.load_experiment("feed-ranking", storage=storage_url).trials()}
+    assert stored[0].observations == done.observations and stored[0].params == trials[0].params
+    assert [stored[i].status.value for i in range(7)] == ["COMPLETED", "FAILED", "ABANDONED"] + ["RUNNING"] * 4
+    assert [t.id for t in exp.trials(status="RUNNING", source="simulator")] == [4, 5, 6]
+
+
+def test_consecutive_suggests_do_not_repeat_points(storage_url):
+    exp = make(storage_url)
+    first = exp.suggest(5)
+    second = exp.suggest(5)
+    keys = {(t.params["viral_weight"], t.params["learning_rate"]) for t in first + second}
+    assert len(keys) == 10
+
+
+def test_attach_and_frames(storage_url):
+    exp = make(storage_url)
+    t = exp.attach(
+        {"viral_weight": 0.3, "learning_rate": 0.01, "posts_to_load": 10, "ranker": "dnn"},
+        {"engagement": (0.1, 0.02), "cpu_ms": 80.0, "reliability": 0.0, "dwell_s": 12.5},
+        source="simulator",
+    )
+    assert t.id == 0 and t.status == ad.TrialStatus.COMPLETED and t.generator == "manual"
+    assert t.params["region"] == "us"
+    exp.suggest(1)
+    frame = exp.trials_frame()
+    assert list(frame["trial_id"]) == [0, 1]
+    assert list(frame["source"]) == ["simulator", "online"]
+    assert frame.loc[0, "engagement"] == 0.1 and frame.loc[0, "engagement_sem"] == 0.02
+    assert math.isnan(frame.loc[0, "cpu_ms_sem"]) and math.isnan(frame.loc[1, "engagement"])
+    assert frame.loc[0, "dwell_s"] == 12.5  # tracked, undeclared metrics are kept too
+    assert frame.columns[:7].tolist() == ["trial_id", "status", "source", "generator", "created_at", "completed_at", "failure_reason"]
+    assert pd.api.types.is_datetime64_any_dtype(frame["created_at"])
+
+
+def _observe(exp, params, engagement, cpu, reliability=0.0):
+    return exp.attach(params, {"engagement": engagement, "cpu_ms": cpu, "reliability": reliability})
+
+
+def test_pareto_frontier_and_best(storage_url):
+    exp = make(storage_url)
+    p = {"viral_weight": 0.3, "learning_rate": 0.01, "posts_to_load": 10, "ranker": "dnn"}
+    _observe(exp, p, 1.0, 100.0)   # 0 frontier
+    _observe(exp, p, 2.0, 110.0)   # 1 frontier
+    _observe(exp, p, 0.5, 105.0)   # 2 dominated by 0
+    _observe(exp, p, 3.0, 90.0, reliability=-0.5)  # 3 infeasible (reliability)
+    _observe(exp, p, 4.0, 130.0)   # 4 beyond the cpu threshold
+    _observe(exp, p, 0.8, 60.0)    # 5 frontier
+    exp.attach(p, {"engagement": 9.0, "cpu_ms": 1.0, "reliability": 0.0}, source="simulator")  # not the target
+    front = exp.pareto_frontier()
+    assert sorted(front["trial_id"]) == [0, 1, 5]
+
+    single = make(storage_url, name="single", objectives=[ad.Maximize("engagement")])
+    _observe(single, p, 1.0, 100.0)
+    _observe(single, p, 3.0, 90.0, reliability=-0.5)
+    _observe(single, p, 2.0, 110.0)
+    assert single.best().id == 2
+    with pytest.raises(ValidationError, match="pareto_frontier"):
+        exp.best()
+
+
+def test_pareto_frontier_is_empty_without_data(storage_url):
+    exp = make(storage_url)
+    assert exp.pareto_frontier().empty
+    with pytest.raises(ValidationError, match="no feasible"):
+        make(storage_url, name="s", objectives=[ad.Maximize("engagement")]).best()
+
+
+def _snapshot(storage_url):
+    names = ad.list_experiments(storage=storage_url)
+    return {n: ad.load_experiment(n, storage=storage_url).trials() for n in names}
+
+
+GOOD = {"viral_weight": 0.3, "learning_rate": 0.01, "posts_to_load": 10, "ranker": "dnn"}
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "field"),
+    [
+        (lambda e: e.attach({**GOOD, "viral_weight": 1.5}, {"engagement": 1.0}), ValidationError, "params.viral_weight"),
+        (lambda e: e.attach({**GOOD, "posts_to_load": "ten"}, {"engagement": 1.0}), ValidationError, "params.posts_to_load"),
+        (lambda e: e.attach({**GOOD, "ranker": "svm"}, {"engagement": 1.0}), ValidationError, "params.ranker"),
+        (lambda e: e.attach({**GOOD, "posts_to_load": 40}, {"engagement": 1.0}), ValidationError, "params"),
+        (lambda e: e.attach({**GOOD, "nope": 1}, {"engagement": 1.0}), ValidationError, "params.nope"),
+        (lambda e: e.attach(GOOD, {"engagement": math.nan}), ValidationError, "metrics.engagement.mean"),
+        (lambda e: e.attach(GOOD, {"engagement": math.inf}), ValidationError, "metrics.engagement.mean"),
+        (lambda e: e.attach(GOOD, {"engagement": (1.0, -0.1)}), ValidationError, "metrics.engagement.sem"),
+        (lambda e: e.attach(GOOD, {"engagement": (1.0, math.nan)}), ValidationError, "metrics.engagement.sem"),
+        (lambda e: e.attach(GOOD, {"engagement": (1.0, 0.1, 3)}), ValidationError, "metrics.engagement"),
+        (lambda e: e.attach(GOOD, {}), ValidationError, "metrics"),
+        (lambda e: e.attach(GOOD, {"viral_weight": 1.0}), ValidationError, "metrics.viral_weight"),
+        (lambda e: e.attach(GOOD, {"engagement": 1.0}, source="bad source"), ValidationError, "source"),
+        (lambda e: e.complete(99, {"engagement": 1.0}), NotFoundError, "trial_id"),
+        (lambda e: e.complete("0", {"engagement": 1.0}), NotFoundError, "trial_id"),
+        (lambda e: e.complete(0, {"engagement": 1.0}), TrialStateError, "trial_id"),  # already completed
+        (lambda e: e.fail(0), TrialStateError, "trial_id"),
+        (lambda e: e.complete(1, {"engagement": "high"}), ValidationError, "metrics.engagement.mean"),
+        (lambda e: e.suggest(0), ValidationError, "n"),
+        (lambda e: e.suggest(2.5), ValidationError, "n"),
+        (lambda e: e.suggest(1, source=""), ValidationError, "source"),
+    ],
+)
+def test_bad_calls_raise_and_write_nothing(storage_url, call, error, field):
+    exp = make(storage_url)
+    exp.suggest(2)
+    exp.complete(0, {"engagement": 1.0, "cpu_ms": 90.0, "reliability": 0.0})
+    before = _snapshot(storage_url)
+    with pytest.raises(error) as info:
+        call(exp)
+    assert info.value.field == field
+    assert _snapshot(storage_url) == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "field"),
+    [
+        (dict(parameters={"a": ad.Float(0, 1), "a_": ad.Float(0, 1)}, parameter_constraints=["a + b <= 1"]), ValidationError, "parameter_constraints"),
+        (dict(parameters={"engagement": ad.Float(0, 1)}, parameter_constraints=[]), DuplicateNameError, "metric"),
+        (dict(objectives=[ad.Maximize("engagement"), ad.Maximize("engagement")]), DuplicateNameError, "objectives.metric"),
+        (dict(parameter_constraints=["viral_weight + posts_to_load <= 1"]), ValidationError, "parameter_constraints"),
+        (dict(seed=-1), ValidationError, "seed"),
+        (dict(target_source="on line"), ValidationError, "source"),
+    ],
+)
+def test_bad_experiments_are_not_created(storage_url, overrides, error, field):
+    with pytest.raises(error) as info:
+        make(storage_url, **overrides)
+    assert info.value.field == field
+    assert ad.list_experiments(storage=storage_url) == []
+
+
+def test_duplicate_experiment_name_is_rejected(storage_url):
+    make(storage_url)
+    with pytest.raises(DuplicateNameError) as info:
+        make(storage_url, objectives=[ad.Maximize("other")])
+    assert info.value.value == "feed-ranking"
+    assert ad.load_experiment("feed-ranking", storage=storage_url).config.objectives[0].metric == "engagement"
+
+
+@pytest.mark.parametrize("name", ["", "  padded ", "x" * 201, None])
+def test_bad_experiment_names(storage_url, name):
+    with pytest.raises(ValidationError) as info:
+        make(storage_url, name=name)
+    assert info.value.field == "name"
+
+
+def test_unknown_experiment(storage_url):
+    with pytest.raises(NotFoundError, match="list_experiments"):
+        ad.load_experiment("missing", storage=storage_url)
