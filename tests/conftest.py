@@ -63,3 +63,6 @@ def storage_url(request) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_url")
+
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"

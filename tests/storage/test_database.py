@@ -1,0 +1,55 @@
+"""Opening databases: bad URLs, unreachable servers, secrets kept out of messages."""
+
+import pytest
+
+import adaptive as ad
+from adaptive.storage import Database, mask
+
+
+@pytest.mark.parametrize("url", ["not a url", "", "nosuchdb://x/y"])
+def test_bad_urls_name_the_storage_field(url):
+    with pytest.raises(ad.ValidationError) as info:
+        Database(url)
+    assert info.value.field == "storage"
+
+
+def test_unreachable_postgres_hides_the_password():
+    with pytest.raises(ad.StorageUnavailableError) as info:
+        ad.list_experiments(storage="postgresql://admin:s3cret@127.0.0.1:1/test")
+    assert "s3cret" not in str(info.value) and "***" in str(info.value)
+    assert "127.0.0.1:1" in str(info.value)
+
+
+def test_unopenable_sqlite_path(tmp_path):
+    with pytest.raises(ad.StorageUnavailableError):
+        Database(f"sqlite:///{tmp_path}/missing/dir/x.db")
+
+
+def test_mask():
+    assert mask("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
+    assert mask("sqlite:///a.db") == "sqlite:///a.db"
+
+
+def test_default_url_comes_from_the_environment(monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path}/env.db"
+    monkeypatch.setenv("ADAPTIVE_DATABASE_URL", url)
+    ad.create_experiment("e", parameters={"x": ad.Float(0, 1)}, objectives=ad.Maximize("y"))
+    assert ad.list_experiments(storage=url) == ["e"]
+    monkeypatch.delenv("ADAPTIVE_DATABASE_URL")
+    monkeypatch.chdir(tmp_path)
+    ad.list_experiments()
+    assert (tmp_path / "adaptive.db").exists()
+
+
+def test_in_memory_sqlite_works_within_one_database_object():
+    db = Database("sqlite://")
+    exp = ad.create_experiment("mem", storage=db, parameters={"x": ad.Float(0, 1)}, objectives=ad.Maximize("y"))
+    t = exp.suggest(1)[0]
+    assert exp.complete(t.id, {"y": 1.0}).status == ad.TrialStatus.COMPLETED
+    assert ad.list_experiments(storage=db) == ["mem"]
+
+
+def test_sqlite_uses_wal(sqlite_url):
+    db = Database(sqlite_url)
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -1,0 +1,107 @@
+"""The schema comes only from the Alembic revisions; old databases upgrade on both backends."""
+
+import shutil
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import adaptive as ad
+from adaptive.storage import Database, migrate
+from adaptive.storage.models import VERSION_TABLE, Base
+from tests.conftest import DATA
+
+
+def test_migrated_schema_matches_the_models(storage_url):
+    db = Database(storage_url)
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": VERSION_TABLE})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+    with db.engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+    assert VERSION_TABLE in tables and "alembic_version" not in tables
+    assert {"experiments", "trials", "observations", "rounds", "exports"} <= tables
+
+
+def test_revisions_import_nothing_from_adaptive():
+    for path in (migrate.migrations_path()).rglob("*.py"):
+        source = path.read_text()
+        assert "import adaptive" not in source and "from adaptive" not in source, path
+
+
+def _load_revision_0001(url: str) -> None:
+    """A database as revision 0001 left it, with its rows (from the saved dump)."""
+    engine = sa.create_engine(url)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        for statement in (DATA / "revision_0001.sql").read_text().splitlines():
+            conn.exec_driver_sql(statement)
+        if conn.dialect.name == "postgresql":
+            for table in ("experiments", "trials", "observations"):
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    engine.dispose()
+
+
+@pytest.fixture
+def old_database(request, storage_url, tmp_path):
+    if storage_url.startswith("sqlite"):
+        path = tmp_path / "old.db"
+        shutil.copy(DATA / "revision_0001.db", path)
+        return f"sqlite:///{path}"
+    _load_revision_0001(storage_url)
+    return storage_url
+
+
+def test_old_revision_is_refused_with_the_command_that_fixes_it(old_database):
+    with pytest.raises(ad.SchemaVersionError) as info:
+        ad.load_experiment("legacy", storage=old_database)
+    assert info.value.current == "0001" and info.value.head == migrate.head_revision()
+    assert "adaptive db upgrade --storage" in str(info.value)
+
+
+def test_old_revision_upgrades_and_keeps_every_trial(old_database):
+    engine = sa.create_engine(old_database)
+    assert migrate.upgrade(engine) == migrate.head_revision()
+    engine.dispose()
+    exp = ad.load_experiment("legacy", storage=old_database)
+    trials = exp.trials()
+    assert [(t.id, t.status.value) for t in trials] == [(0, "COMPLETED"), (1, "FAILED"), (2, "RUNNING")]
+    assert trials[0].observations == {"y": ad.Observation(0.5, 0.1), "cost": ad.Observation(1.0, None)}
+    assert trials[1].failure_reason == "old failure"
+    assert exp.config.outcome_constraints[0].text == "cost <= 5.0"
+    new = exp.suggest(2)
+    assert [t.id for t in new] == [3, 4]
+    assert trials[0].params not in [t.params for t in new]  # the sequence resumed, not restarted
+
+
+def test_newer_revision_is_refused(storage_url):
+    Database(storage_url).close()
+    engine = sa.create_engine(storage_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(ad.SchemaVersionError, match="newer adaptive"):
+        ad.list_experiments(storage=storage_url)
+
+
+def test_foreign_tables_without_version_are_refused(storage_url):
+    engine = sa.create_engine(storage_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE experiments (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    with pytest.raises(ad.SchemaVersionError, match="no adaptive schema version"):
+        ad.list_experiments(storage=storage_url)
+
+
+def test_downgrade_and_upgrade_roundtrip(storage_url):
+    db = Database(storage_url)
+    from alembic import command
+
+    with db.engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "base")
+    with db.engine.connect() as conn:
+        assert migrate.current_revision(conn) is None
+    assert migrate.upgrade(db.engine) == migrate.head_revision()
+    db.close()

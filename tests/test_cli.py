@@ -1,0 +1,51 @@
+"""The real ``adaptive`` command, run as a subprocess."""
+
+import shutil
+import subprocess
+import sys
+
+import adaptive as ad
+from tests.conftest import DATA
+
+
+def run(*args, env=None, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "adaptive", *args], capture_output=True, text=True, timeout=300, env=env, cwd=cwd
+    )
+
+
+def test_db_upgrade_brings_an_old_database_to_head(tmp_path):
+    path = tmp_path / "old.db"
+    shutil.copy(DATA / "revision_0001.db", path)
+    url = f"sqlite:///{path}"
+    current = run("db", "current", "--storage", url)
+    assert current.returncode == 0 and "revision 0001" in current.stdout and "adaptive db upgrade" in current.stdout
+    result = run("db", "upgrade", "--storage", url)
+    assert result.returncode == 0, result.stderr
+    assert "revision 0002" in result.stdout
+    assert [t.id for t in ad.load_experiment("legacy", storage=url).trials()] == [0, 1, 2]
+
+
+def test_demo_runs_end_to_end_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path}/demo.db"
+    result = run("demo", "--storage", url, "--rounds", "2", "--batch", "3")
+    assert result.returncode == 0, result.stderr
+    assert "6 trials" in result.stdout and "Pareto frontier" in result.stdout
+    again = run("demo", "--storage", url, "--rounds", "1", "--batch", "3")
+    assert "9 trials" in again.stdout
+    frame = ad.load_experiment("demo-feed-ranking", storage=url).trials_frame()
+    assert (frame["status"] == "COMPLETED").all() and frame["engagement"].notna().all()
+
+
+def test_errors_are_one_line_without_traceback_or_secret():
+    result = run("db", "upgrade", "--storage", "postgresql://u:hunter2@127.0.0.1:1/x")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "hunter2" not in result.stderr and result.stderr.startswith("adaptive: error:")
+
+
+def test_help_and_usage_errors():
+    assert run("--help").returncode == 0
+    assert run("db", "upgrade", "--help").returncode == 0
+    bad = run("frobnicate")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
