@@ -14,6 +14,7 @@ from adaptive.errors import (
     ValidationError,
 )
 from adaptive.experiment import Experiment, create_experiment, list_experiments, load_experiment
+from adaptive.generation import GenerationSettings, OptimizerSettings
 from adaptive.objectives import Maximize, Minimize, Objective, OutcomeConstraint
 from adaptive.space import Choice, Fixed, Float, Int, SearchSpace
 from adaptive.storage import Database
@@ -29,11 +30,13 @@ __all__ = [
     "Experiment",
     "Fixed",
     "Float",
+    "GenerationSettings",
     "Int",
     "Maximize",
     "Minimize",
     "NotFoundError",
     "Objective",
+    "OptimizerSettings",
     "Observation",
     "OutcomeConstraint",
     "SchemaVersionError",

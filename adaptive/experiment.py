@@ -8,11 +8,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+import torch
 from sqlalchemy.orm import Session
 
 from adaptive.analysis import observed_frontier, trials_frame
+from adaptive.analysis.hypervolume import hypervolume, reference_point
+from adaptive.analysis.predictions import model_frontier, predict_frame
 from adaptive.errors import NotFoundError, ValidationError
-from adaptive.generation import propose_sobol
+from adaptive.generation import GenerationSettings, feasible_signed_objectives, propose
+from adaptive.modeling import resolve_device
 from adaptive.objectives import Objective, OptimizationConfig, OutcomeConstraint
 from adaptive.space import Parameter, SearchSpace
 from adaptive.storage import Database
@@ -44,7 +48,8 @@ class Experiment:
 
     def __init__(
         self, name: str, *, search_space: SearchSpace, config: OptimizationConfig, target_source: str,
-        seed: int, database: Database,
+        seed: int, database: Database, generation: GenerationSettings | None = None,
+        device: str | torch.device | None = None,
     ) -> None:
         self.name = name
         self.search_space = search_space
@@ -52,6 +57,8 @@ class Experiment:
         self.target_source = target_source
         self.seed = seed
         self.database = database
+        self.generation = generation or GenerationSettings()
+        self.device = resolve_device(device)
 
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, storage={self.database.masked_url!r})"
@@ -72,14 +79,22 @@ class Experiment:
         check_source(source)
 
         def work(session: Session) -> list[Trial]:
+            # Proposals are made under the experiment's lock, so concurrent calls
+            # see each other's trials as pending and never propose the same point.
             stored = repo.get_experiment(session, self.name, lock=True)
-            params, position = propose_sobol(self.search_space, n, seed=stored.seed, position=stored.sobol_position)
-            repo.set_sobol_position(session, stored.id, position)
-            return repo.add_trials(session, stored, params, source=source, generator="sobol")
+            proposal = propose(
+                self.search_space, self.config, repo.load_trials(session, stored), n, source=source,
+                seed=stored.seed, sobol_position=stored.sobol_position, settings=self.generation, device=self.device,
+            )
+            if proposal.sobol_position != stored.sobol_position:
+                repo.set_sobol_position(session, stored.id, proposal.sobol_position)
+            logger.info(
+                "experiment %r: %d proposal(s) for %s (%s) in %.2fs",
+                self.name, n, source, ", ".join(sorted(set(proposal.generators))), proposal.seconds,
+            )
+            return repo.add_trials(session, stored, proposal.params, source=source, generators=proposal.generators)
 
-        trials = self.database.run(work)
-        logger.info("experiment %r: suggested trials %s for %s", self.name, [t.id for t in trials], source)
-        return trials
+        return self.database.run(work)
 
     # -- telling ----------------------------------------------------------------------------
     def complete(self, trial_id: int, metrics: Mapping[str, Any]) -> Trial:
@@ -117,7 +132,7 @@ class Experiment:
         def work(session: Session) -> Trial:
             stored = repo.get_experiment(session, self.name, lock=True)
             (trial,) = repo.add_trials(
-                session, stored, [valid], source=source, generator="manual",
+                session, stored, [valid], source=source, generators=["manual"],
                 status=TrialStatus.COMPLETED, observations=observations,
             )
             return trial
@@ -150,10 +165,36 @@ class Experiment:
         """One row per trial: id, status, source, generator, times, parameters, ``<metric>`` and ``<metric>_sem``."""
         return trials_frame(self.trials(), list(self.search_space.parameters), self.config.metrics)
 
-    def pareto_frontier(self) -> pd.DataFrame:
-        """Observed frontier of the target source: feasible, threshold-beating, non-dominated trials."""
+    def pareto_frontier(self, *, model: bool = False) -> pd.DataFrame:
+        """The target source's Pareto frontier.
+
+        ``model=False``: observed frontier: feasible, threshold-beating, non-dominated trials
+        by observed means. ``model=True``: the frontier of evaluated configs by model-predicted
+        means, with ``<metric>_mean``/``<metric>_sem`` and ``p_feasible`` beside the observed columns.
+        """
+        trials = self.trials()
+        if model:
+            return model_frontier(
+                self.search_space, self.config, trials, source=self.target_source, device=self.device, seed=self.seed
+            )
         return observed_frontier(
-            self.trials(), self.config, source=self.target_source, parameter_names=list(self.search_space.parameters)
+            trials, self.config, source=self.target_source, parameter_names=list(self.search_space.parameters)
+        )
+
+    def hypervolume(self) -> float:
+        """Hypervolume of the feasible observed target-source trials, in the objectives' units
+        multiplied together. The reference point is the objective thresholds (inferred from the
+        observed front where absent). With one objective: best feasible value minus its threshold."""
+        Y = feasible_signed_objectives(self.config, self.trials(), self.target_source)
+        return hypervolume(Y, reference_point(self.config, Y))
+
+    def predict(self, params_list: Sequence[Mapping[str, Any]], *, source: str | None = None) -> pd.DataFrame:
+        """Model predictions at ``params_list``: per metric ``<metric>_mean`` and ``<metric>_sem``
+        (posterior standard deviation of the mean, metric units), from ``source`` data (default: target)."""
+        source = check_source(source or self.target_source)
+        return predict_frame(
+            self.search_space, self.config.metrics, self.trials(), params_list, source=source, device=self.device,
+            seed=self.seed,
         )
 
     def best(self) -> Trial:
@@ -183,6 +224,8 @@ def create_experiment(
     storage: str | Database | None = None,
     target_source: str = TARGET_SOURCE,
     seed: int | None = None,
+    generation: GenerationSettings | None = None,
+    device: str | None = None,
 ) -> Experiment:
     """Create and persist a new experiment.
 
@@ -196,6 +239,9 @@ def create_experiment(
             else ``sqlite:///adaptive.db``.
         target_source: the source optimization targets; others only inform the model.
         seed: seeds the experiment's quasi-random sequence (random when omitted).
+        generation: when to switch from quasi-random to BO and how hard to optimize; stored.
+        device: torch device for models (not stored): ``auto``, ``cpu``, ``cuda[:N]``;
+            default ``$ADAPTIVE_DEVICE``, else ``auto``.
     """
     _check_experiment_name(name)
     space = SearchSpace(parameters, parameter_constraints)
@@ -205,21 +251,31 @@ def create_experiment(
         seed = random.SystemRandom().randrange(2**31)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
         raise ValidationError("seed", seed, "must be an integer in [0, 2**31)")
-    spec = {"version": SPEC_VERSION, "search_space": space.to_dict(), "optimization": config.to_dict()}
+    generation = generation if generation is not None else GenerationSettings()
+    if not isinstance(generation, GenerationSettings):
+        raise ValidationError("generation", generation, "must be adaptive.GenerationSettings(...)")
+    resolved = resolve_device(device)
+    spec = {
+        "version": SPEC_VERSION, "search_space": space.to_dict(), "optimization": config.to_dict(),
+        "generation": generation.to_dict(),
+    }
     database = _database(storage)
     database.run(lambda s: repo.add_experiment(s, name, spec, target_source=target_source, seed=seed))
     logger.info("created experiment %r in %s", name, database.masked_url)
-    return Experiment(name, search_space=space, config=config, target_source=target_source, seed=seed, database=database)
+    return Experiment(
+        name, search_space=space, config=config, target_source=target_source, seed=seed, database=database,
+        generation=generation, device=resolved,
+    )
 
 
-def load_experiment(name: str, *, storage: str | Database | None = None) -> Experiment:
+def load_experiment(name: str, *, storage: str | Database | None = None, device: str | None = None) -> Experiment:
     """Load an experiment created earlier (by any process) from the database."""
     database = _database(storage)
     stored = database.run(lambda s: repo.get_experiment(s, name), readonly=True)
-    return _from_stored(stored, database)
+    return _from_stored(stored, database, device)
 
 
-def _from_stored(stored: repo.StoredExperiment, database: Database) -> Experiment:
+def _from_stored(stored: repo.StoredExperiment, database: Database, device: str | None) -> Experiment:
     spec = stored.spec
     if spec.get("version") != SPEC_VERSION:
         raise ValidationError("spec.version", spec.get("version"), f"this adaptive reads version {SPEC_VERSION}")
@@ -227,7 +283,8 @@ def _from_stored(stored: repo.StoredExperiment, database: Database) -> Experimen
     config = OptimizationConfig.from_dict(spec["optimization"], parameter_names=space.parameters)
     return Experiment(
         stored.name, search_space=space, config=config, target_source=stored.target_source,
-        seed=stored.seed, database=database,
+        seed=stored.seed, database=database, generation=GenerationSettings.from_dict(spec.get("generation")),
+        device=device,
     )
 
 

@@ -294,6 +294,22 @@ class SearchSpace:
     def column_slice(self, name: str) -> slice:
         return self._slices[name]
 
+    def unit_cube_constraints(self) -> list[tuple[list[int], list[float], float]]:
+        """The linear constraints in unit-cube coordinates, as BoTorch's ``(columns, coefficients, rhs)``
+        meaning ``sum(coefficients * X[..., columns]) >= rhs``. Int parameters use their
+        continuous relaxation, so a rounded point still needs :meth:`is_feasible`."""
+        out = []
+        for c in self.constraints:
+            columns, coefficients, shift = [], [], 0.0
+            for name, coef in c.coefficients.items():
+                p = self.parameters[name]
+                offset, width = (p.low, p.high - p.low) if isinstance(p, Float) else (p.low - 0.5, p.high - p.low + 1.0)  # type: ignore[union-attr]
+                columns.append(self._slices[name].start)
+                coefficients.append(-coef * width)
+                shift += coef * offset
+            out.append((columns, coefficients, -(c.bound - shift)))
+        return out
+
     # -- validation -----------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Check a parameter dict and return it normalized (ints as int, fixed values filled in)."""

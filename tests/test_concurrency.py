@@ -24,7 +24,8 @@ def _worker(url: str, barrier, worker: int, results) -> None:
 
 def test_parallel_suggest_and_complete(storage_url):
     exp = ad.create_experiment(
-        "shared", storage=storage_url, parameters={"x": ad.Float(0, 1), "n": ad.Int(0, 3)}, objectives=ad.Maximize("y")
+        "shared", storage=storage_url, parameters={"x": ad.Float(0, 1), "n": ad.Int(0, 3)}, objectives=ad.Maximize("y"),
+        generation=ad.GenerationSettings(initial_trials=1000),  # storage is under test here, not BO
     )
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(WORKERS), ctx.Queue()

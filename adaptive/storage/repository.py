@@ -91,7 +91,7 @@ def add_trials(
     params_list: Sequence[dict[str, Any]],
     *,
     source: str,
-    generator: str,
+    generators: Sequence[str],
     status: TrialStatus = TrialStatus.RUNNING,
     observations: dict[str, Observation] | None = None,
 ) -> list[Trial]:
@@ -106,7 +106,7 @@ def add_trials(
             experiment_id=experiment.id, index=count + i, status=status.value, source=source, params=dict(p),
             generator=generator, created_at=now, completed_at=now if status != TrialStatus.RUNNING else None,
         )
-        for i, p in enumerate(params_list)
+        for i, (p, generator) in enumerate(zip(params_list, generators, strict=True))
     ]
     session.add_all(rows)
     session.execute(

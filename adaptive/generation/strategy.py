@@ -1,0 +1,164 @@
+"""Choose how to propose: quasi-random until there is enough data, then Bayesian optimization.
+
+The decision and the settings behind it are stored with the experiment
+(``GenerationSettings``). A BO step that fails for numerical reasons falls back
+to quasi-random points with a logged warning, so ``suggest`` never fails for
+numerical reasons.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from adaptive.analysis.hypervolume import reference_point
+from adaptive.errors import AdaptiveError, ValidationError
+from adaptive.generation.acquisition import build_acquisition
+from adaptive.generation.optimize import OptimizerSettings, maximize
+from adaptive.generation.sobol import propose_sobol
+from adaptive.modeling import ModelFitError, completed, fit_models, metric_data, pending_X
+from adaptive.objectives import OptimizationConfig
+from adaptive.space import SearchSpace
+from adaptive.trial import Trial, TrialStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How an experiment proposes trials.
+
+    Attributes:
+        initial_trials: quasi-random trials per source before BO; ``None`` means
+            ``max(5, 2 * number of searched parameters)``.
+        min_observed: completed trials observing every objective needed before BO.
+        mc_samples: quasi-MC samples for the acquisition function.
+        optimizer: multi-start settings for maximizing the acquisition function.
+    """
+
+    initial_trials: int | None = None
+    min_observed: int = 2
+    mc_samples: int = 128
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+
+    def __post_init__(self) -> None:
+        for name in ("initial_trials", "min_observed", "mc_samples"):
+            value = getattr(self, name)
+            if value is None and name == "initial_trials":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name != "initial_trials" else 0):
+                raise ValidationError(f"generation.{name}", value, "must be a positive integer")
+        opt = self.optimizer
+        if isinstance(opt, dict):
+            object.__setattr__(self, "optimizer", OptimizerSettings(**opt))
+        for name in ("num_restarts", "raw_samples", "maxiter"):
+            value = getattr(self.optimizer, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValidationError(f"generation.optimizer.{name}", value, "must be a positive integer")
+
+    def initial_for(self, space: SearchSpace) -> int:
+        if self.initial_trials is not None:
+            return self.initial_trials
+        searched = sum(1 for p in space.parameters.values() if p.width > 0)
+        return max(5, 2 * searched)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> GenerationSettings:
+        return cls(**(data or {}))
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Proposed configs, what made each (``sobol``, ``botorch``, ``sobol-fill``,
+    ``sobol-fallback``), and the experiment's new Sobol position."""
+
+    params: list[dict[str, Any]]
+    generators: list[str]
+    sobol_position: int
+    seconds: float
+
+
+def propose(
+    space: SearchSpace,
+    config: OptimizationConfig,
+    trials: Sequence[Trial],
+    n: int,
+    *,
+    source: str,
+    seed: int,
+    sobol_position: int,
+    settings: GenerationSettings,
+    device: torch.device,
+) -> Proposal:
+    """Propose ``n`` trials for ``source`` given every trial so far (RUNNING ones are pending)."""
+    start = time.perf_counter()
+    live = [t for t in trials if t.source == source and t.status != TrialStatus.ABANDONED]
+    observed = [t for t in completed(trials, source) if all(o.metric in t.observations for o in config.objectives)]
+    if len(live) < settings.initial_for(space) or len(observed) < settings.min_observed:
+        params, position = propose_sobol(space, n, seed=seed, position=sobol_position)
+        return Proposal(params, ["sobol"] * n, position, time.perf_counter() - start)
+    _check_metrics_observed(config, trials, source)
+    try:
+        params = _bayesian(space, config, trials, n, source=source, seed=seed + len(trials), settings=settings, device=device)
+        generator = "botorch"
+    except AdaptiveError as exc:
+        if not isinstance(exc, ModelFitError):
+            raise
+        logger.warning("Bayesian optimization failed (%s); proposing quasi-random points instead", exc)
+        params, generator = [], "sobol-fallback"
+    except Exception as exc:  # noqa: BLE001 - numerical trouble in torch/BoTorch must not fail a suggest
+        logger.warning("Bayesian optimization failed (%s); proposing quasi-random points instead", exc)
+        params, generator = [], "sobol-fallback"
+    generators = [generator] * len(params)
+    position = sobol_position
+    if len(params) < n:
+        extra, position = propose_sobol(space, n - len(params), seed=seed, position=sobol_position)
+        params = params + extra
+        generators += ["sobol-fill" if generator == "botorch" else generator] * len(extra)
+    return Proposal(params, generators, position, time.perf_counter() - start)
+
+
+def _check_metrics_observed(config: OptimizationConfig, trials: Sequence[Trial], source: str) -> None:
+    done = completed(trials, source)
+    for metric in config.metrics:
+        if not any(metric in t.observations for t in done):
+            raise ValidationError(
+                "metrics", metric,
+                f"has no finite observation among completed {source!r} trials; complete trials with it before BO",
+            )
+
+
+def _bayesian(
+    space: SearchSpace, config: OptimizationConfig, trials: Sequence[Trial], n: int, *,
+    source: str, seed: int, settings: GenerationSettings, device: torch.device,
+) -> list[dict[str, Any]]:
+    datas = [metric_data(trials, space, m, source=source, device=device) for m in config.metrics]
+    model = fit_models(datas, seed=seed)
+    X_baseline = torch.unique(torch.cat([d.X for d in datas]), dim=0)
+    ref = None
+    if len(config.objectives) > 1:
+        ref = reference_point(config, feasible_signed_objectives(config, trials, source))
+    acqf = build_acquisition(
+        model, config, X_baseline=X_baseline, X_pending=pending_X(trials, space, source=source, device=device),
+        ref_point=ref, mc_samples=settings.mc_samples, seed=seed,
+    )
+    return maximize(acqf, space, n, settings=settings.optimizer)
+
+
+def feasible_signed_objectives(config: OptimizationConfig, trials: Sequence[Trial], source: str) -> np.ndarray:
+    """``n x m`` signed objective means of completed, feasible ``source`` trials that observe every objective."""
+    rows = [
+        [o.sign * t.observations[o.metric].mean for o in config.objectives]
+        for t in completed(trials, source)
+        if all(o.metric in t.observations for o in config.objectives) and config.is_feasible(t.means())
+    ]
+    return np.array(rows, dtype=float).reshape(-1, len(config.objectives))

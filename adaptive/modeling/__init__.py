@@ -1,0 +1,16 @@
+"""Gaussian-process models of metrics (BoTorch/GPyTorch, float64)."""
+
+from adaptive.modeling.data import MetricData, completed, metric_data, pending_X
+from adaptive.modeling.device import resolve_device
+from adaptive.modeling.fit import ModelFitError, fit_metric_model, fit_models
+
+__all__ = [
+    "MetricData",
+    "ModelFitError",
+    "completed",
+    "fit_metric_model",
+    "fit_models",
+    "metric_data",
+    "pending_X",
+    "resolve_device",
+]

@@ -1,0 +1,192 @@
+"""Bayesian optimization behind ``suggest``: switching, validity, pending points, fallbacks."""
+
+import logging
+import math
+
+import numpy as np
+import pytest
+
+import adaptive as ad
+from adaptive.generation import GenerationSettings
+from adaptive.modeling import fit as fit_module
+
+
+def quadratic(params):
+    """Maximum 1.0 at x=0.7, y=0.2."""
+    return 1.0 - (params["x"] - 0.7) ** 2 - (params["y"] - 0.2) ** 2
+
+
+def make(url, name="q", **kwargs):
+    defaults = dict(
+        storage=url, parameters={"x": ad.Float(0, 1), "y": ad.Float(0, 1)}, objectives=ad.Maximize("f"), seed=1,
+        generation=GenerationSettings(initial_trials=5),
+    )
+    defaults.update(kwargs)
+    return ad.create_experiment(name, **defaults)
+
+
+def run(exp, n_calls, fn, batch=1):
+    for _ in range(n_calls):
+        for t in exp.suggest(batch):
+            exp.complete(t.id, {"f": fn(t.params)})
+
+
+def test_switches_from_sobol_to_bo_and_stores_the_setting(sqlite_url):
+    exp = make(sqlite_url)
+    run(exp, 7, quadratic)
+    generators = [t.generator for t in exp.trials()]
+    assert generators == ["sobol"] * 5 + ["botorch"] * 2
+    again = ad.load_experiment("q", storage=sqlite_url)
+    assert again.generation.initial_trials == 5
+
+
+def test_default_initial_trials_follow_the_dimension():
+    space = ad.SearchSpace({f"p{i}": ad.Float(0, 1) for i in range(6)} | {"f": ad.Fixed(1)})
+    assert GenerationSettings().initial_for(space) == 12
+    assert GenerationSettings().initial_for(ad.SearchSpace({"a": ad.Float(0, 1)})) == 5
+
+
+def test_bo_beats_quasi_random_on_a_simple_problem(sqlite_url):
+    bo = make(sqlite_url, name="bo")
+    run(bo, 14, quadratic)
+    sobol = make(sqlite_url, name="sobol", generation=GenerationSettings(initial_trials=1000))
+    run(sobol, 14, quadratic)
+    best_bo = bo.best().observations["f"].mean
+    best_sobol = sobol.best().observations["f"].mean
+    assert best_bo > best_sobol
+    assert best_bo > 1.0 - 1e-3  # within ~0.03 of the optimum in x and y
+
+
+def test_batch_and_pending_points_are_not_near_duplicates(sqlite_url):
+    exp = make(sqlite_url)
+    run(exp, 5, quadratic)
+    first = exp.suggest(4)
+    second = exp.suggest(2)  # the first batch is still RUNNING: pending
+    assert {t.generator for t in first + second} == {"botorch"}
+    X = np.array([[t.params["x"], t.params["y"]] for t in first + second])
+    distances = [np.linalg.norm(X[i] - X[j]) for i in range(len(X)) for j in range(i)]
+    assert min(distances) > 1e-3
+
+
+def test_linear_and_integer_constraints_hold_for_bo_proposals(sqlite_url):
+    exp = ad.create_experiment(
+        "c", storage=sqlite_url, seed=3,
+        parameters={"x": ad.Float(0, 10), "n": ad.Int(0, 10), "c": ad.Choice(["a", "b", "c"]),
+                    "lr": ad.Float(1e-3, 1, log=True), "k": ad.Fixed(2)},
+        parameter_constraints=["x + n <= 7.5", "x - n >= -3"],
+        objectives=ad.Maximize("f"), generation=GenerationSettings(initial_trials=6),
+    )
+
+    def f(p):  # best on the constraint boundary
+        return p["x"] + 0.5 * p["n"] + (p["c"] == "b") - abs(math.log10(p["lr"]) + 1)
+
+    run(exp, 4, f, batch=3)
+    trials = exp.trials()
+    assert [t.generator for t in trials].count("botorch") >= 5
+    for t in trials:
+        p = t.params
+        assert p["x"] + p["n"] <= 7.5 + 1e-9 and p["x"] - p["n"] >= -3 - 1e-9
+        assert isinstance(p["n"], int) and p["k"] == 2
+        assert exp.search_space.validate(p) == p
+
+
+def test_outcome_constraints_steer_proposals(sqlite_url):
+    exp = make(sqlite_url, outcome_constraints=["cost <= 0.5"])
+    # unconstrained optimum (0.7, 0.2) costs 0.7: infeasible; the feasible optimum lies on x = 0.5
+    def observe(p):
+        return {"f": quadratic(p), "cost": p["x"]}
+
+    for _ in range(12):
+        (t,) = exp.suggest(1)
+        exp.complete(t.id, observe(t.params))
+    best = exp.best()
+    assert best.observations["cost"].mean <= 0.5
+    assert best.observations["f"].mean > 1.0 - 0.04 - 0.01
+    bo = [t for t in exp.trials() if t.generator == "botorch"]
+    assert sum(t.params["x"] <= 0.55 for t in bo) >= len(bo) - 2
+
+
+def test_fit_failure_falls_back_to_quasi_random_with_a_warning(sqlite_url, monkeypatch, caplog):
+    exp = make(sqlite_url)
+    run(exp, 5, quadratic)
+
+    def broken(*args, **kwargs):
+        raise fit_module.ModelFitError("simulated non-PSD covariance")
+
+    monkeypatch.setattr("adaptive.generation.strategy.fit_models", broken)
+    with caplog.at_level(logging.WARNING, logger="adaptive.generation.strategy"):
+        trials = exp.suggest(3)
+    assert [t.generator for t in trials] == ["sobol-fallback"] * 3
+    assert "quasi-random" in caplog.text
+    assert len({(t.params["x"], t.params["y"]) for t in exp.trials()}) == 8
+
+
+def test_degenerate_data_never_fails_a_suggest(sqlite_url):
+    exp = make(sqlite_url)
+    for t in exp.suggest(5):  # identical observations with zero noise everywhere
+        exp.complete(t.id, {"f": (1.0, 0.0)})
+    trials = exp.suggest(2)
+    assert len(trials) == 2 and all(exp.search_space.validate(t.params) == t.params for t in trials)
+
+
+def test_fit_retries_then_raises(monkeypatch):
+    import torch
+
+    from adaptive.modeling import MetricData
+
+    calls = []
+
+    def fail(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("not PSD")
+
+    monkeypatch.setattr(fit_module, "fit_gpytorch_mll", fail)
+    data = MetricData("m", torch.rand(4, 2, dtype=torch.float64), torch.rand(4, 1, dtype=torch.float64), None, (0, 1, 2, 3))
+    with pytest.raises(fit_module.ModelFitError, match="3 attempts"):
+        fit_module.fit_metric_model(data)
+    assert len(calls) == fit_module.FIT_ATTEMPTS
+
+
+def test_a_metric_without_observations_is_a_clear_error(sqlite_url):
+    exp = make(sqlite_url, outcome_constraints=["cost <= 0.5"])
+    run(exp, 5, quadratic)  # never reports "cost"
+    with pytest.raises(ad.ValidationError) as info:
+        exp.suggest(1)
+    assert info.value.field == "metrics" and info.value.value == "cost"
+
+
+def test_bad_generation_settings():
+    with pytest.raises(ad.ValidationError) as info:
+        GenerationSettings(initial_trials=-1)
+    assert info.value.field == "generation.initial_trials"
+    with pytest.raises(ad.ValidationError, match="num_restarts"):
+        GenerationSettings(optimizer={"num_restarts": 0})
+
+
+def test_multi_objective_bo_improves_hypervolume(sqlite_url):
+    from botorch.test_functions.multi_objective import BraninCurrin
+    import torch
+
+    problem = BraninCurrin()
+
+    def evaluate(params):
+        y = problem(torch.tensor([[params["x"], params["y"]]], dtype=torch.float64))[0]
+        return {"branin": float(y[0]), "currin": float(y[1])}
+
+    def run_mo(name, generation):
+        exp = ad.create_experiment(
+            name, storage=sqlite_url, parameters={"x": ad.Float(0, 1), "y": ad.Float(0, 1)},
+            objectives=[ad.Minimize("branin", threshold=18.0), ad.Minimize("currin", threshold=6.0)],
+            seed=5, generation=generation,
+        )
+        for _ in range(5):
+            for t in exp.suggest(2):
+                exp.complete(t.id, evaluate(t.params))
+        return exp
+
+    bo = run_mo("bo", GenerationSettings(initial_trials=4))
+    sobol = run_mo("sobol", GenerationSettings(initial_trials=1000))
+    assert {t.generator for t in bo.trials()[4:]} == {"botorch"}
+    assert bo.hypervolume() > sobol.hypervolume()
+    front = bo.pareto_frontier()
+    assert len(front) >= 2 and (front["branin"] <= 18).all() and (front["currin"] <= 6).all()
