@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from adaptive.errors import AdaptiveError
+from adaptive.errors import AdaptiveError, ValidationError
 from adaptive.storage import Database, default_url, mask, migrate
 
 EXIT_OK = 0
@@ -62,6 +62,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _weights(items: list[str] | None) -> dict[str, float] | None:
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        metric, sep, value = item.partition("=")
+        try:
+            out[metric] = float(value) if sep else float("nan")
+        except ValueError:
+            out[metric] = float("nan")
+        if out[metric] != out[metric]:
+            raise ValidationError("--weight", item, "expected METRIC=NUMBER")
+    return out
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from adaptive.experiment import load_experiment
+
+    exp = load_experiment(args.name, storage=args.storage)
+    dist = exp.export_distribution(
+        prefer=args.prefer, constraints=args.constraint or [], weights=_weights(args.weight),
+        top_k=args.top_k, min_weight=args.min_weight, n_draws=args.draws,
+    )
+    dist.to_json(args.output)
+    print(f"{args.output}: {exp.name!r} export version {dist.version}, {len(dist.arms)} arms")
+    for arm in dist.arms:
+        print(f"  {arm.weight:6.3f}  {arm.name}  {arm.params}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adaptive", description="Adaptive experimentation: Bayesian optimization in SQL.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -75,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     cur = db.add_parser("current", help="show the database's schema revision")
     _storage_arg(cur)
     cur.set_defaults(func=cmd_db_current)
+
+    export = sub.add_parser("export", help="export the winning-config distribution as a new version and write it as JSON")
+    export.add_argument("name", help="experiment name")
+    export.add_argument("-o", "--output", required=True, help="JSON file to write")
+    export.add_argument("--prefer", help="objective to optimize; other objectives' thresholds become constraints")
+    export.add_argument("--weight", action="append", metavar="METRIC=W", help="weight on an objective (instead of --prefer)")
+    export.add_argument("--constraint", action="append", metavar="'METRIC <= X'", help="extra metric bound (repeatable)")
+    export.add_argument("--top-k", type=int, default=None)
+    export.add_argument("--min-weight", type=float, default=0.0)
+    export.add_argument("--draws", type=int, default=1000, help="posterior draws (default 1000)")
+    _storage_arg(export)
+    export.set_defaults(func=cmd_export)
 
     demo = sub.add_parser("demo", help="run a few rounds of a built-in simulated experiment")
     _storage_arg(demo)

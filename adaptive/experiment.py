@@ -7,16 +7,20 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from sqlalchemy.orm import Session
 
+from adaptive import serving
+from adaptive.analysis import distribution as dist_lib
 from adaptive.analysis import observed_frontier, trials_frame
 from adaptive.analysis.hypervolume import hypervolume, reference_point
 from adaptive.analysis.predictions import model_frontier, predict_frame
 from adaptive.errors import NotFoundError, ValidationError
 from adaptive.generation import GenerationSettings, feasible_signed_objectives, propose
 from adaptive.modeling import resolve_device
+from adaptive.serving import ServingDistribution
 from adaptive.objectives import Objective, OptimizationConfig, OutcomeConstraint
 from adaptive.space import Parameter, SearchSpace
 from adaptive.storage import Database
@@ -212,6 +216,88 @@ class Experiment:
         if not candidates:
             raise ValidationError("trials", 0, f"no feasible completed {self.target_source!r} trial observes {objective.metric!r} yet")
         return max(candidates, key=lambda t: (objective.sign * t.observations[objective.metric].mean, -t.id))
+
+
+    # -- exporting ---------------------------------------------------------------------------
+    def export_distribution(
+        self,
+        *,
+        prefer: str | None = None,
+        constraints: Sequence[str] = (),
+        weights: Mapping[str, float] | None = None,
+        top_k: int | None = None,
+        min_weight: float = 0.0,
+        n_draws: int = 1000,
+        model_candidates: int = 8,
+        min_distance: float = 0.05,
+    ) -> ServingDistribution:
+        """Export a distribution over winning configs and store it as a new immutable version.
+
+        Each arm's weight is the posterior probability (Thompson sampling over ``n_draws``
+        joint posterior draws) that it is the best candidate under the preference; see
+        :mod:`adaptive.analysis.distribution`. Candidates are the observed target-source
+        configs plus ``model_candidates`` configs with the best posterior-mean utility.
+
+        Args:
+            prefer: the objective to optimize (its direction); the other objectives'
+                thresholds and the outcome constraints are enforced on every draw.
+            constraints: extra bounds on metrics, e.g. ``["cpu_ms <= 110"]``.
+            weights: instead of ``prefer``: objective -> weight on its scaled value.
+            top_k: keep at most this many arms; ``min_weight``: drop smaller arms.
+                Remaining weights are renormalized to sum to 1.
+            n_draws: posterior draws; weights are accurate to about ``1/sqrt(n_draws)``.
+            model_candidates: model-optimized configs added to the observed ones, each at
+                least ``min_distance`` (unit-cube Euclidean) from every other candidate.
+        """
+        for name, value, low in (("n_draws", n_draws, 1), ("model_candidates", model_candidates, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValidationError(name, value, f"must be an integer >= {low}")
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+            raise ValidationError("top_k", top_k, "must be a positive integer")
+        if isinstance(min_weight, bool) or not isinstance(min_weight, (int, float)) or not 0 <= min_weight < 1:
+            raise ValidationError("min_weight", min_weight, "must be in [0, 1)")
+        preference = dist_lib.build_preference(self.config, prefer=prefer, weights=weights, constraints=constraints)
+        trials = self.trials()
+        source = self.target_source
+        metrics = list(dict.fromkeys([*preference.weights, *(c.metric for c in preference.constraints)]))
+        models = dist_lib.fit_metric_models(
+            self.search_space, trials, metrics, source=source, seed=self.seed, device=self.device
+        )
+        scales = {
+            m: float(np.std([t.observations[m].mean for t in trials if t.source == source and m in t.observations]) or 1.0)
+            for m in preference.weights
+        }
+        observed = [t.params for t in trials if t.source == source and t.status == TrialStatus.COMPLETED]
+        extra = dist_lib.model_optimized(
+            self.search_space, models, preference, scales, n=model_candidates, seed=self.seed, device=self.device,
+            avoid=self.search_space.encode(observed), min_distance=float(min_distance),
+        )
+        cands = dist_lib.candidates(self.search_space, trials, source=source, extra=extra)
+        X = self.search_space.encode([c.params for c in cands]).to(self.device)
+        draws = dist_lib.posterior_draws(models, X, n_draws=n_draws, seed=self.seed)
+        shares, infeasible = dist_lib.win_shares(draws, preference, scales)
+        document = dist_lib.build_document(
+            experiment=self.name, version=0, cands=cands, shares=shares, draws=draws, preference=preference,
+            top_k=top_k, min_weight=min_weight, n_draws=n_draws, infeasible_draws=infeasible,
+            n_trials=sum(1 for t in trials if t.source == source), source=source,
+        )
+
+        def work(session: Session) -> dict[str, Any]:
+            return repo.add_export(session, repo.get_experiment(session, self.name, lock=True), document)
+
+        stored = self.database.run(work)
+        logger.info("experiment %r: exported version %d with %d arms", self.name, stored["version"], len(stored["arms"]))
+        return serving.load(stored)
+
+    def exported(self, version: int | None = None) -> ServingDistribution:
+        """A stored export (the newest when ``version`` is None)."""
+        document = self.database.run(
+            lambda s: repo.get_export(s, repo.get_experiment(s, self.name), version), readonly=True
+        )
+        return serving.load(document)
+
+    def export_versions(self) -> list[int]:
+        return self.database.run(lambda s: repo.export_versions(s, repo.get_experiment(s, self.name)), readonly=True)
 
 
 def create_experiment(

@@ -49,3 +49,18 @@ def test_help_and_usage_errors():
     assert run("db", "upgrade", "--help").returncode == 0
     bad = run("frobnicate")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_export_writes_a_servable_json_file(tmp_path):
+    url = f"sqlite:///{tmp_path}/demo.db"
+    assert run("demo", "--storage", url, "--rounds", "2", "--batch", "4").returncode == 0
+    out = tmp_path / "dist.json"
+    result = run("export", "demo-feed-ranking", "-o", str(out), "--prefer", "engagement",
+                 "--constraint", "cpu_ms <= 110", "--top-k", "3", "--storage", url)
+    assert result.returncode == 0, result.stderr
+    assert "export version 1" in result.stdout
+    dist = ad.serving.load(out)
+    assert 1 <= len(dist.arms) <= 3 and abs(sum(dist.weights) - 1) < 1e-9
+    assert "cpu_ms <= 110.0" in dist.document["preference"]["constraints"]
+    bad = run("export", "demo-feed-ranking", "-o", str(out), "--prefer", "nope", "--storage", url)
+    assert bad.returncode == 1 and "prefer='nope'" in bad.stderr and "Traceback" not in bad.stderr

@@ -68,7 +68,7 @@ def build_acquisition(
         return qLogNoisyExpectedImprovement(
             model=model, X_baseline=X_baseline, sampler=sampler,
             objective=GenericMCObjective(lambda Y, X=None: sign * Y[..., 0]),
-            constraints=constraints, X_pending=X_pending, prune_baseline=True, cache_root=False,
+            constraints=constraints, X_pending=X_pending, prune_baseline=True,
         )
     m = len(config.objectives)
     weights = torch.tensor([o.sign for o in config.objectives], dtype=X_baseline.dtype, device=X_baseline.device)
@@ -77,5 +77,5 @@ def build_acquisition(
         model=model, ref_point=torch.as_tensor(ref_point, dtype=X_baseline.dtype, device=X_baseline.device),
         X_baseline=X_baseline, sampler=sampler,
         objective=WeightedMCMultiOutputObjective(weights=weights, outcomes=list(range(m))),
-        constraints=constraints, X_pending=X_pending, prune_baseline=True, cache_root=False,
+        constraints=constraints, X_pending=X_pending, prune_baseline=True,
     )

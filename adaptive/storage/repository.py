@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adaptive.errors import DuplicateNameError, NotFoundError, TrialStateError
-from adaptive.storage.models import ExperimentRow, ObservationRow, TrialRow
+from adaptive.storage.models import ExperimentRow, ExportRow, ObservationRow, TrialRow
 from adaptive.trial import Observation, Trial, TrialStatus
 
 
@@ -195,3 +195,34 @@ def load_trials(
             if obs.trial_id in by_row:
                 by_row[obs.trial_id][obs.metric] = Observation(obs.mean, obs.sem)
     return [_trial(experiment.name, row, by_row[row.id]) for row in rows]
+
+
+def add_export(session: Session, experiment: StoredExperiment, document: dict[str, Any]) -> dict[str, Any]:
+    """Store ``document`` as the next version (1, 2, ...); the experiment row must be locked."""
+    latest = session.scalar(select(func.max(ExportRow.version)).where(ExportRow.experiment_id == experiment.id))
+    version = (latest or 0) + 1
+    document = {**document, "version": version}
+    session.add(ExportRow(experiment_id=experiment.id, version=version, created_at=utcnow(), document=document))
+    session.flush()
+    return document
+
+
+def get_export(session: Session, experiment: StoredExperiment, version: int | None = None) -> dict[str, Any]:
+    """One stored export (the newest when ``version`` is None)."""
+    query = select(ExportRow.document).where(ExportRow.experiment_id == experiment.id)
+    if version is None:
+        query = query.order_by(ExportRow.version.desc()).limit(1)
+    else:
+        query = query.where(ExportRow.version == version)
+    document = session.scalar(query)
+    if document is None:
+        raise NotFoundError(
+            "version", version, f"experiment {experiment.name!r} has no such export; export_distribution() makes one"
+        )
+    return document
+
+
+def export_versions(session: Session, experiment: StoredExperiment) -> list[int]:
+    return list(
+        session.scalars(select(ExportRow.version).where(ExportRow.experiment_id == experiment.id).order_by(ExportRow.version))
+    )

@@ -1,0 +1,186 @@
+"""Sticky assignment of members to configs from an exported distribution.
+
+Stdlib only: a serving process imports this module without torch or numpy
+(numpy is imported lazily by :func:`assign_many`, for arrays of integer ids).
+
+A member keeps its arm for the whole time bucket (default one hour): the arm
+is a pure function of (salt, member id, bucket index), computed the same way in
+every process on every host::
+
+    key    = member_id                    if it is an int (taken mod 2**64)
+             FNV-1a-64(utf-8 of str(id))  otherwise
+    h      = splitmix64(key ^ splitmix64(salt64 ^ bucket))
+    u      = (h >> 11) / 2**53            uniform in [0, 1)
+    arm    = first arm whose cumulative weight exceeds u
+
+where ``salt64`` is FNV-1a-64 of the salt (default: the experiment's name) and
+``bucket = floor(unix seconds of at / bucket seconds)``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+_MASK = (1 << 64) - 1
+_FNV_OFFSET, _FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
+DEFAULT_BUCKET = timedelta(hours=1)
+
+
+def _fnv1a64(text: str) -> int:
+    h = _FNV_OFFSET
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * _FNV_PRIME) & _MASK
+    return h
+
+
+def _splitmix64(x: int) -> int:
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def member_key(member_id: int | str) -> int:
+    """The 64-bit key of a member id (ints as themselves mod 2**64, anything else hashed as text)."""
+    if isinstance(member_id, bool):
+        raise ValueError(f"member_id={member_id!r}: use an int or a string")
+    if isinstance(member_id, int):
+        return member_id & _MASK
+    return _fnv1a64(str(member_id))
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One config to serve and its share of members. ``predictions`` maps metric ->
+    ``{"mean", "lower", "upper"}`` (model estimates, metric units)."""
+
+    name: str
+    params: dict[str, Any]
+    weight: float
+    predictions: dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class ServingDistribution:
+    """An exported distribution, ready to assign members. Build with :func:`load`."""
+
+    experiment: str
+    version: int
+    created_at: str
+    arms: tuple[Arm, ...]
+    salt: str
+    document: Mapping[str, Any]
+    _cumulative: tuple[float, ...]
+
+    @property
+    def weights(self) -> list[float]:
+        return [a.weight for a in self.arms]
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The export document as JSON (schema version, experiment, time, model summary, arms)."""
+        return to_json(self.document, path)
+
+
+def load(source: str | Path | Mapping[str, Any]) -> ServingDistribution:
+    """Read an exported distribution from a JSON file path, JSON text, or a parsed dict.
+
+    Raises:
+        ValueError: unknown schema version, no arms, or weights that are negative or not finite.
+    """
+    if isinstance(source, Mapping):
+        doc = source
+    else:
+        text = str(source)
+        doc = json.loads(text) if text.lstrip().startswith("{") else json.loads(Path(text).read_text())
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"schema_version={version!r}: this adaptive.serving reads version {SCHEMA_VERSION}")
+    arms = tuple(
+        Arm(a["name"], dict(a["params"]), float(a["weight"]), dict(a.get("predictions", {}))) for a in doc["arms"]
+    )
+    if not arms:
+        raise ValueError("arms=[]: a distribution needs at least one arm")
+    for a in arms:
+        if not math.isfinite(a.weight) or a.weight < 0:
+            raise ValueError(f"arms.{a.name}.weight={a.weight!r}: weights must be finite and >= 0")
+    total = sum(a.weight for a in arms)
+    if total <= 0:
+        raise ValueError("arms: the weights sum to zero")
+    cumulative, running = [], 0.0
+    for a in arms:
+        running += a.weight / total
+        cumulative.append(running)
+    cumulative[-1] = 1.0
+    return ServingDistribution(
+        experiment=doc["experiment"], version=int(doc["version"]), created_at=doc["created_at"], arms=arms,
+        salt=str(doc.get("salt") or doc["experiment"]), document=doc, _cumulative=tuple(cumulative),
+    )
+
+
+def bucket_index(at: datetime | None, bucket: timedelta = DEFAULT_BUCKET) -> int:
+    """Index of the time bucket holding ``at`` (default: now, UTC; naive times are taken as UTC)."""
+    seconds = bucket.total_seconds()
+    if seconds <= 0:
+        raise ValueError(f"bucket={bucket!r}: must be positive")
+    at = at or datetime.now(timezone.utc)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return math.floor(at.timestamp() / seconds)
+
+
+def _uniform(salt: str, key: int, bucket: int) -> float:
+    mixed = _splitmix64(key ^ _splitmix64((_fnv1a64(salt) ^ bucket) & _MASK))
+    return (mixed >> 11) / float(1 << 53)
+
+
+def assign(
+    dist: ServingDistribution, member_id: int | str, at: datetime | None = None, *, bucket: timedelta = DEFAULT_BUCKET
+) -> Arm:
+    """The arm for ``member_id`` at time ``at``: the same within a bucket, in any process."""
+    u = _uniform(dist.salt, member_key(member_id), bucket_index(at, bucket))
+    return dist.arms[min(bisect.bisect_right(dist._cumulative, u), len(dist.arms) - 1)]
+
+
+def assign_many(
+    dist: ServingDistribution, member_ids: Iterable[int | str] | Any, at: datetime | None = None, *,
+    bucket: timedelta = DEFAULT_BUCKET,
+) -> Any:
+    """Arm indices (a numpy int array) for many members at once; equal to :func:`assign` member by member.
+
+    Integer ids in a numpy array are hashed vectorized (millions per second); other ids are hashed one by one.
+    """
+    import numpy as np
+
+    ids = member_ids if isinstance(member_ids, np.ndarray) else np.asarray(list(member_ids), dtype=object)
+    if ids.dtype.kind in "iu":
+        keys = ids.astype(np.uint64, copy=False)
+    else:
+        keys = np.fromiter((member_key(m) for m in ids), dtype=np.uint64, count=len(ids))
+    seed = _splitmix64((_fnv1a64(dist.salt) ^ bucket_index(at, bucket)) & _MASK)
+    with np.errstate(over="ignore"):
+        x = keys ^ np.uint64(seed)
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    u = (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return np.minimum(np.searchsorted(np.asarray(dist._cumulative), u, side="right"), len(dist.arms) - 1)
+
+
+def to_json(document: Mapping[str, Any], path: str | Path | None = None) -> str:
+    """Serialize an export document (as stored in the database) to JSON; write it when ``path`` is given."""
+    text = json.dumps(document, indent=2, sort_keys=False)
+    if path is not None:
+        Path(path).write_text(text + "\n")
+    return text
+
+
+__all__ = ["SCHEMA_VERSION", "Arm", "ServingDistribution", "assign", "assign_many", "bucket_index", "load", "member_key", "to_json"]
