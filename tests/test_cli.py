@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import adaptive as ad
+from adaptive.storage import migrate
 from tests.conftest import DATA
 
 
@@ -22,7 +23,7 @@ def test_db_upgrade_brings_an_old_database_to_head(tmp_path):
     assert current.returncode == 0 and "revision 0001" in current.stdout and "adaptive db upgrade" in current.stdout
     result = run("db", "upgrade", "--storage", url)
     assert result.returncode == 0, result.stderr
-    assert "revision 0002" in result.stdout
+    assert f"revision {migrate.head_revision()}" in result.stdout
     assert [t.id for t in ad.load_experiment("legacy", storage=url).trials()] == [0, 1, 2]
 
 

@@ -16,6 +16,7 @@ import torch
 from botorch.exceptions import BotorchWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import ModelListGP, SingleTaskGP
+from botorch.models.model import Model
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.utils.warnings import NumericalWarning
 
@@ -45,10 +46,16 @@ def fit_metric_model(data: MetricData, *, seed: int = 0) -> SingleTaskGP:
     Raises:
         ModelFitError: every attempt failed.
     """
+    return _fit(data.X, data.Y, _yvar(data), name=repr(data.metric), seed=seed)
+
+
+def _fit(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None, *, name: str, seed: int) -> SingleTaskGP:
+    """Fit ``SingleTaskGP(X, Y, Yvar)``; with ``m`` columns in ``Y`` the outputs are independent
+    GPs fitted jointly as one batch (each with its own hyperparameters)."""
     last: Exception | None = None
     for attempt in range(FIT_ATTEMPTS):
         try:
-            model = SingleTaskGP(data.X, data.Y, train_Yvar=_yvar(data))
+            model = SingleTaskGP(X, Y, train_Yvar=Yvar)
             if attempt:
                 # Restart from random hyperparameters drawn from their priors.
                 generator = torch.Generator().manual_seed(seed + attempt)
@@ -63,16 +70,28 @@ def fit_metric_model(data: MetricData, *, seed: int = 0) -> SingleTaskGP:
                 fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 200}})
             model.eval()
             with torch.no_grad():
-                posterior = model.posterior(data.X[:1])
+                posterior = model.posterior(X[:1])
                 if not torch.isfinite(posterior.mean).all() or not torch.isfinite(posterior.variance).all():
-                    raise ModelFitError(f"non-finite posterior for {data.metric!r}")
+                    raise ModelFitError(f"non-finite posterior for {name}")
             return model
         except Exception as exc:  # noqa: BLE001 - any numerical failure is retried
             last = exc
-            logger.info("fit of %r failed (attempt %d/%d): %s", data.metric, attempt + 1, FIT_ATTEMPTS, exc)
-    raise ModelFitError(f"could not fit a model for {data.metric!r} after {FIT_ATTEMPTS} attempts: {last}") from last
+            logger.info("fit of %s failed (attempt %d/%d): %s", name, attempt + 1, FIT_ATTEMPTS, exc)
+    raise ModelFitError(f"could not fit a model for {name} after {FIT_ATTEMPTS} attempts: {last}") from last
 
 
-def fit_models(datas: Sequence[MetricData], *, seed: int = 0) -> ModelListGP:
-    """One independent GP per metric, in the order given (outputs of the returned model list)."""
+def fit_models(datas: Sequence[MetricData], *, seed: int = 0) -> Model:
+    """Independent GPs, one per metric, outputs in the order given.
+
+    When every metric was observed on the same trials and sems are known for all or
+    none, the GPs are fitted as one batched multi-output model (one optimizer run, and
+    batched posteriors during acquisition); otherwise as a list of single-output GPs.
+    """
+    first = datas[0]
+    same_rows = all(d.trial_ids == first.trial_ids for d in datas)
+    same_noise = len({d.Yvar is None for d in datas}) == 1
+    if len(datas) > 1 and same_rows and same_noise:
+        Y = torch.cat([d.Y for d in datas], dim=-1)
+        Yvar = None if first.Yvar is None else torch.cat([_yvar(d) for d in datas], dim=-1)  # type: ignore[misc]
+        return _fit(first.X, Y, Yvar, name=str([d.metric for d in datas]), seed=seed)
     return ModelListGP(*[fit_metric_model(d, seed=seed) for d in datas])

@@ -99,3 +99,33 @@ class ExportRow(Base):
     version: Mapped[int]
     created_at: Mapped[datetime]
     document: Mapped[dict[str, Any]]
+
+
+class DecisionRow(Base):
+    """One bandit decision: the action taken, its propensity, and the posterior that chose it."""
+
+    __tablename__ = "bandit_decisions"
+    __table_args__ = (Index("ix_bandit_decisions_policy_decided_at", "policy", "decided_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(64), unique=True)
+    policy: Mapped[str] = mapped_column(String(200))
+    policy_version: Mapped[str] = mapped_column(String(200))
+    context: Mapped[dict[str, Any]]
+    action: Mapped[str] = mapped_column(String(200))
+    propensity: Mapped[float] = mapped_column(Double)
+    decided_at: Mapped[datetime]
+
+
+class RewardRow(Base):
+    """A reward observed for a decision (several may arrive; the join sums those in the window)."""
+
+    __tablename__ = "bandit_rewards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[str] = mapped_column(
+        ForeignKey("bandit_decisions.decision_id", ondelete="CASCADE"), index=True
+    )
+    metric: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float] = mapped_column(Double)
+    observed_at: Mapped[datetime]

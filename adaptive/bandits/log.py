@@ -1,0 +1,136 @@
+"""Persist bandit decisions and rewards in the experiment database, and join them.
+
+Decisions and rewards live in the same SQL store as experiments, created by the
+same Alembic migrations. Each call is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from adaptive.bandits._base import Decision
+from adaptive.errors import DuplicateNameError, NotFoundError, ValidationError
+from adaptive.storage import Database
+from adaptive.storage.models import DecisionRow, RewardRow
+
+
+def _utc(at: datetime | None) -> datetime:
+    at = at or datetime.now(timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _context_json(context: Any) -> dict[str, Any]:
+    if context is None:
+        return {}
+    if isinstance(context, Mapping):
+        data = dict(context)
+    else:
+        try:
+            data = {"features": [float(v) for v in context]}
+        except TypeError:
+            raise ValidationError("context", context, "must be a dict or a list of numbers") from None
+    try:
+        json.dumps(data, allow_nan=False)
+    except ValueError:
+        raise ValidationError("context", context, "must be JSON without NaN or inf") from None
+    return data
+
+
+class DecisionLog:
+    """Decisions and rewards of bandit policies, in ``storage`` (URL or :class:`Database`)."""
+
+    def __init__(self, storage: str | Database | None = None) -> None:
+        self.database = storage if isinstance(storage, Database) else Database(storage)
+
+    def record(
+        self, policy: str, decision: Decision, *, context: Any = None, at: datetime | None = None,
+        decision_id: str | None = None,
+    ) -> str:
+        """Store a decision; returns its id (a new UUID unless given)."""
+        if not isinstance(policy, str) or not policy:
+            raise ValidationError("policy", policy, "must be a non-empty name")
+        if not (0 < decision.propensity <= 1):
+            raise ValidationError("propensity", decision.propensity, "must be in (0, 1]")
+        decision_id = decision_id or uuid.uuid4().hex
+        row = DecisionRow(
+            decision_id=decision_id, policy=policy, policy_version=decision.policy_version,
+            context=_context_json(context), action=str(decision.action), propensity=float(decision.propensity),
+            decided_at=_utc(at),
+        )
+
+        def work(session: Any) -> str:
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise DuplicateNameError("decision_id", decision_id, "a decision with this id is already logged") from None
+            return decision_id
+
+        return self.database.run(work)
+
+    def record_reward(self, decision_id: str, value: float, *, metric: str = "reward", at: datetime | None = None) -> None:
+        """Store a reward for a logged decision."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValidationError("value", value, "rewards must be finite numbers")
+
+        def work(session: Any) -> None:
+            if session.scalar(select(DecisionRow.id).where(DecisionRow.decision_id == decision_id)) is None:
+                raise NotFoundError("decision_id", decision_id, "no such decision is logged")
+            session.add(RewardRow(decision_id=decision_id, metric=metric, value=float(value), observed_at=_utc(at)))
+
+        self.database.run(work)
+
+    def joined(
+        self, policy: str | None = None, *, window: timedelta = timedelta(days=1), metric: str = "reward",
+        missing: str = "zero",
+    ) -> pd.DataFrame:
+        """One row per decision with ``reward``: the sum of its ``metric`` rewards observed within
+        ``window`` after the decision. ``missing="zero"`` gives decisions without one a reward of 0
+        (e.g. no click); ``"drop"`` leaves them out. Columns: decision_id, policy, policy_version,
+        action, propensity, context, decided_at, reward, n_rewards."""
+        if missing not in ("zero", "drop"):
+            raise ValidationError("missing", missing, "expected 'zero' or 'drop'")
+        if window <= timedelta(0):
+            raise ValidationError("window", window, "must be positive")
+
+        def work(session: Any) -> tuple[list[Any], list[Any]]:
+            q = select(DecisionRow)
+            if policy is not None:
+                q = q.where(DecisionRow.policy == policy)
+            decisions = list(session.scalars(q.order_by(DecisionRow.decided_at, DecisionRow.id)))
+            r = select(RewardRow.decision_id, RewardRow.value, RewardRow.observed_at).join(
+                DecisionRow, DecisionRow.decision_id == RewardRow.decision_id
+            ).where(RewardRow.metric == metric)
+            if policy is not None:
+                r = r.where(DecisionRow.policy == policy)
+            return decisions, list(session.execute(r))
+
+        decisions, rewards = self.database.run(work, readonly=True)
+        decided = {d.decision_id: _utc(d.decided_at) for d in decisions}
+        totals: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for decision_id, value, observed_at in rewards:
+            start = decided[decision_id]
+            if start <= _utc(observed_at) <= start + window:
+                totals[decision_id] = totals.get(decision_id, 0.0) + value
+                counts[decision_id] = counts.get(decision_id, 0) + 1
+        rows = [
+            {
+                "decision_id": d.decision_id, "policy": d.policy, "policy_version": d.policy_version,
+                "action": d.action, "propensity": d.propensity, "context": d.context, "decided_at": decided[d.decision_id],
+                "reward": totals.get(d.decision_id, 0.0), "n_rewards": counts.get(d.decision_id, 0),
+            }
+            for d in decisions
+            if missing == "zero" or d.decision_id in totals
+        ]
+        columns = ["decision_id", "policy", "policy_version", "action", "propensity", "context", "decided_at", "reward", "n_rewards"]
+        return pd.DataFrame(rows, columns=columns)
