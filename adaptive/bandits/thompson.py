@@ -18,8 +18,8 @@ class _ArmPolicy(Policy):
     def _arm_index(self, action: Any) -> Any:
         return action
 
-    def update(self, contexts: Sequence[Any], actions: Sequence[Any], rewards: Sequence[float]) -> None:
-        """Learn from logged ``(action, reward)`` pairs; ``contexts`` are ignored by multi-armed policies."""
+    def update(self, contexts: Sequence[Any], actions: Sequence[Any], rewards: Sequence[float], **_: Any) -> None:
+        """Learn from logged ``(action, reward)`` pairs; contexts and other signals are ignored by multi-armed policies."""
         r = check_rewards(rewards, len(actions))
         for action, reward in zip(actions, r):
             self._observe(self._arm_index(action), float(reward))
