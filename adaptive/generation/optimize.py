@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 class OptimizerSettings:
     """Multi-start L-BFGS-B: ``raw_samples`` scored starts, the best ``num_restarts`` refined."""
 
-    num_restarts: int = 8
-    raw_samples: int = 256
+    num_restarts: int = 16
+    raw_samples: int = 512
     maxiter: int = 150
 
 
@@ -36,10 +36,10 @@ def maximize(
 ) -> list[dict[str, Any]]:
     """``q`` proposals, each satisfying every constraint.
 
-    ``sequential=False`` optimizes the ``q x d`` batch jointly (cheapest for
-    log-NEI); ``sequential=True`` picks one point at a time, the earlier ones
-    pending (BoTorch's advice for hypervolume improvement, whose joint cost grows
-    exponentially in ``q``). Each candidate is rounded to a valid config (ints,
+    ``sequential=True`` picks one point at a time, the earlier ones pending
+    (sequential greedy: in our benchmarks it found better batches than joint
+    optimization at similar cost); ``sequential=False`` optimizes the ``q x d``
+    batch jointly. Each candidate is rounded to a valid config (ints,
     choices) and, where rounding broke a linear constraint, repaired to a
     feasible neighbouring rounding; in sequential mode the rounded point is what
     becomes pending. A candidate no rounding can repair is dropped (the caller
@@ -66,7 +66,7 @@ def maximize(
                 candidate, _ = optimize_acqf(
                     acq_function=acqf, bounds=bounds, q=q_step, num_restarts=settings.num_restarts,
                     raw_samples=settings.raw_samples, inequality_constraints=inequality,
-                    options={"batch_limit": 8, "maxiter": settings.maxiter},
+                    options={"batch_limit": settings.num_restarts, "maxiter": settings.maxiter},
                 )
             for params in space.decode(candidate.reshape(-1, d)):
                 fixed = params if space.is_feasible(params) else repair(space, params)

@@ -151,7 +151,7 @@ def _bayesian(
         model, config, X_baseline=X_baseline, X_pending=pending_X(trials, space, source=source, device=device),
         ref_point=ref, mc_samples=settings.mc_samples, seed=seed,
     )
-    return maximize(acqf, space, n, settings=settings.optimizer, sequential=len(config.objectives) > 1)
+    return maximize(acqf, space, n, settings=settings.optimizer, sequential=True)
 
 
 def feasible_signed_objectives(config: OptimizationConfig, trials: Sequence[Trial], source: str) -> np.ndarray:
