@@ -16,6 +16,7 @@ from adaptive.storage import Database, default_url, mask, migrate
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_BUSY = 3  # another round of the experiment holds the lock; nothing was done
 
 
 def _storage_arg(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +52,10 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from adaptive.demo import run_demo
 
-    exp = run_demo(args.storage, rounds=args.rounds, batch=args.batch)
+    exp, results = run_demo(args.storage, rounds=args.rounds, batch=args.batch)
+    for r in results:
+        print(f"round {r.round_id}: {r.status.lower()}, completed {r.counts.get('completed', 0)}, "
+              f"proposed {sum(r.counts.get('proposed', {}).values())}")
     frame = exp.trials_frame()
     print(f"experiment {exp.name!r} in {exp.database.masked_url}: {len(frame)} trials")
     front = exp.pareto_frontier()
@@ -92,6 +96,88 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_apply(args: argparse.Namespace) -> int:
+    from adaptive.config import load_config
+    from adaptive.configure import apply_config
+
+    config = load_config(args.config)
+    if args.command == "create":
+        from adaptive.experiment import list_experiments
+
+        if config.name in list_experiments(storage=args.storage):
+            raise ValidationError("name", config.name, "exists already; use 'adaptive apply' to update it")
+    exp, outcome = apply_config(config, storage=args.storage)
+    print(f"{exp.name}: {outcome} ({exp.database.masked_url})")
+    return EXIT_OK
+
+
+def cmd_round(args: argparse.Namespace) -> int:
+    from adaptive.rounds import run_round
+
+    name = args.name
+    if args.config:
+        from adaptive.config import load_config
+        from adaptive.configure import apply_config
+
+        config = load_config(args.config)
+        name = apply_config(config, storage=args.storage)[0].name
+    if not name:
+        raise ValidationError("name", None, "give an experiment name or --config FILE")
+    result = run_round(name, storage=args.storage)
+    if result.status == "BUSY":
+        print(f"{name}: another round is running; nothing done", file=sys.stderr)
+        return EXIT_BUSY
+    for error in result.errors:
+        print(f"adaptive: warning: {error}", file=sys.stderr)
+    print(f"{name}: round {result.round_id} {result.status.lower()} in {result.seconds:.1f}s: "
+          + ", ".join(f"{k}={v}" for k, v in result.counts.items()))
+    return EXIT_OK if result.status == "DONE" else EXIT_ERROR
+
+
+def _table(frame: pd.DataFrame, as_csv: bool) -> None:
+    if as_csv:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.width", 160, "display.max_columns", 50, "display.precision", 4):
+            print(frame.to_string(index=False) if len(frame) else "(none)")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from adaptive.experiment import list_experiments, load_experiment
+    from adaptive.storage import repository as repo
+
+    db = Database(args.storage)
+    names = [args.name] if args.name else list_experiments(storage=db)
+    rows = []
+    for name in names:
+        exp = load_experiment(name, storage=db)
+        frame = exp.trials_frame()
+        last = db.run(lambda s, n=name: repo.rounds(s, repo.get_experiment(s, n), limit=1), readonly=True)
+        counts = frame["status"].value_counts().to_dict() if len(frame) else {}
+        rows.append({
+            "experiment": name, "trials": len(frame), "running": counts.get("RUNNING", 0),
+            "completed": counts.get("COMPLETED", 0), "failed": counts.get("FAILED", 0),
+            "last_round": f"{last[0]['status']} {last[0]['started_at']:%Y-%m-%d %H:%M}" if last else "-",
+            "exports": len(exp.export_versions()),
+        })
+    _table(pd.DataFrame(rows), False)
+    return EXIT_OK
+
+
+def cmd_trials(args: argparse.Namespace) -> int:
+    from adaptive.experiment import load_experiment
+
+    _table(load_experiment(args.name, storage=args.storage).trials_frame(), args.csv)
+    return EXIT_OK
+
+
+def cmd_pareto(args: argparse.Namespace) -> int:
+    from adaptive.experiment import load_experiment
+
+    _table(load_experiment(args.name, storage=args.storage).pareto_frontier(model=args.model), args.csv)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adaptive", description="Adaptive experimentation: Bayesian optimization in SQL.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -105,6 +191,37 @@ def build_parser() -> argparse.ArgumentParser:
     cur = db.add_parser("current", help="show the database's schema revision")
     _storage_arg(cur)
     cur.set_defaults(func=cmd_db_current)
+
+    for command, help_text in (("create", "create an experiment from a TOML config"),
+                               ("apply", "create or update an experiment from a TOML config (no-op when unchanged)")):
+        p = sub.add_parser(command, help=help_text)
+        p.add_argument("config", help="TOML file, e.g. configs/feed_ranking.toml")
+        _storage_arg(p)
+        p.set_defaults(func=cmd_apply)
+
+    rnd = sub.add_parser(
+        "round", help="run one round: fetch metrics, complete, fail stale, propose, export",
+        description="Exit codes: 0 done, 1 error, 2 usage, 3 another round of the experiment is running.",
+    )
+    rnd.add_argument("name", nargs="?", help="experiment name")
+    rnd.add_argument("--config", help="apply this TOML config first, then run its experiment's round")
+    _storage_arg(rnd)
+    rnd.set_defaults(func=cmd_round)
+
+    status = sub.add_parser("status", help="one line per experiment: trials by status, last round, exports")
+    status.add_argument("name", nargs="?")
+    _storage_arg(status)
+    status.set_defaults(func=cmd_status)
+
+    for command, func, help_text in (("trials", cmd_trials, "the trials of an experiment"),
+                                     ("pareto", cmd_pareto, "the Pareto frontier of an experiment")):
+        p = sub.add_parser(command, help=help_text)
+        p.add_argument("name")
+        p.add_argument("--csv", action="store_true", help="CSV instead of a table")
+        if command == "pareto":
+            p.add_argument("--model", action="store_true", help="frontier by model predictions, with sems")
+        _storage_arg(p)
+        p.set_defaults(func=func)
 
     export = sub.add_parser("export", help="export the winning-config distribution as a new version and write it as JSON")
     export.add_argument("name", help="experiment name")

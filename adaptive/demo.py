@@ -1,15 +1,25 @@
-"""A built-in simulated experiment, for ``adaptive demo`` and the README."""
+"""A built-in simulated experiment, for ``adaptive demo``, the README and the example configs.
+
+The demo runs real cron rounds: each round fetches simulated A/B results for the
+running trials through a Python metric source (``feed_metrics`` below), completes
+them, and proposes the next batch.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-import adaptive as ad
-from adaptive.errors import NotFoundError
+from adaptive.config import parse_config
+from adaptive.configure import apply_config
+from adaptive.experiment import Experiment
+from adaptive.rounds import RoundResult, run_round
+from adaptive.storage import Database
+from adaptive.trial import Trial
 
 logger = logging.getLogger(__name__)
 
@@ -36,33 +46,56 @@ def simulate_feed(params: dict[str, Any], rng: np.random.Generator) -> dict[str,
     }
 
 
-def demo_experiment(storage: str | None) -> ad.Experiment:
-    try:
-        return ad.load_experiment(DEMO_NAME, storage=storage)
-    except NotFoundError:
-        return ad.create_experiment(
-            DEMO_NAME,
-            storage=storage,
-            parameters={
-                "viral_weight": ad.Float(0.0, 1.0),
-                "learning_rate": ad.Float(1e-4, 1e-1, log=True),
-                "posts_to_load": ad.Int(5, 50),
-                "ranker": ad.Choice(["gbdt", "dnn", "linear"]),
-                "region": ad.Fixed("us"),
-            },
-            parameter_constraints=["viral_weight + 0.5*posts_to_load <= 20"],
-            objectives=[ad.Maximize("engagement", threshold=0.0), ad.Minimize("cpu_ms", threshold=120.0)],
-            seed=0,
-        )
+def feed_metrics(experiment: str, trials: Sequence[Trial]) -> list[tuple[int, str, float, float]]:
+    """Metric source for the demo: simulated results for every running trial (seeded by trial id)."""
+    rows = []
+    for t in trials:
+        for metric, (mean, sem) in simulate_feed(t.params, np.random.default_rng(t.id)).items():
+            rows.append((t.id, metric, mean, sem))
+    return rows
 
 
-def run_demo(storage: str | None, *, rounds: int = 3, batch: int = 4, seed: int = 0) -> ad.Experiment:
-    """Run ``rounds`` rounds of suggest -> simulate -> complete on the demo experiment."""
-    exp = demo_experiment(storage)
-    rng = np.random.default_rng(seed)
+def video_metrics(experiment: str, trials: Sequence[Trial]) -> list[tuple[int, str, float, float]]:
+    """Simulated source for ``configs/video_upload_quality.toml``: watch time rises with quality
+    until uploads on slow connections start to fail."""
+    rows = []
+    for t in trials:
+        rng = np.random.default_rng(t.id)
+        kbps, res, chunk = t.params["bitrate_kbps"], t.params["resolution"], t.params["chunk_size_kb"]
+        watch = 2.0 * math.log(kbps / 500) / math.log(16) + res / 1080 - 0.5 * (math.log2(chunk / 512)) ** 2 / 9
+        failure = 0.002 * (kbps / 1000) ** 1.5 - 0.01 + 0.001 * abs(math.log2(chunk / 512))
+        rows += [(t.id, "watch_time", watch + rng.normal(0, 0.05), 0.05),
+                 (t.id, "upload_failure_rate_change", failure + rng.normal(0, 0.001), 0.001)]
+    return rows
+
+
+DEMO_CONFIG = {
+    "name": DEMO_NAME,
+    "seed": 0,
+    "parameters": {
+        "viral_weight": {"type": "float", "low": 0.0, "high": 1.0},
+        "learning_rate": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
+        "posts_to_load": {"type": "int", "low": 5, "high": 50},
+        "ranker": {"type": "choice", "values": ["gbdt", "dnn", "linear"]},
+        "region": {"type": "fixed", "value": "us"},
+    },
+    "parameter_constraints": ["viral_weight + 0.5*posts_to_load <= 20"],
+    "objectives": [
+        {"metric": "engagement", "direction": "maximize", "threshold": 0.0},
+        {"metric": "cpu_ms", "direction": "minimize", "threshold": 120.0},
+    ],
+    "generation": {"initial_trials": 8},
+    "rounds": {"max_parallel": 4},
+    "metrics": {"kind": "python", "function": "adaptive.demo:feed_metrics"},
+}
+
+
+def run_demo(storage: str | Database | None, *, rounds: int = 3, batch: int = 4) -> tuple[Experiment, list[RoundResult]]:
+    """Apply the demo config (``batch`` trials in flight) and run ``rounds`` rounds."""
+    config = parse_config({**DEMO_CONFIG, "rounds": {"max_parallel": batch}})
+    exp, _ = apply_config(config, storage=storage)
+    results = []
     for r in range(rounds):
-        trials = exp.suggest(batch)
-        for t in trials:
-            exp.complete(t.id, simulate_feed(t.params, rng))
-        logger.info("demo round %d/%d: completed trials %s", r + 1, rounds, [t.id for t in trials])
-    return exp
+        results.append(run_round(exp.name, storage=exp.database))
+        logger.info("demo round %d/%d: %s", r + 1, rounds, results[-1].counts)
+    return exp, results

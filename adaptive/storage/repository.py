@@ -226,3 +226,44 @@ def export_versions(session: Session, experiment: StoredExperiment) -> list[int]
     return list(
         session.scalars(select(ExportRow.version).where(ExportRow.experiment_id == experiment.id).order_by(ExportRow.version))
     )
+
+
+def update_spec(session: Session, experiment_id: int, spec: dict[str, Any]) -> None:
+    session.execute(update(ExperimentRow).where(ExperimentRow.id == experiment_id).values(spec=spec, updated_at=utcnow()))
+
+
+def start_round(session: Session, experiment: StoredExperiment, *, host: str) -> int:
+    """Record a RUNNING round. Rounds still RUNNING are marked ABORTED: the caller holds the
+    experiment's round lock, so their processes are gone."""
+    from adaptive.storage.models import RoundRow
+
+    session.execute(
+        update(RoundRow)
+        .where(RoundRow.experiment_id == experiment.id, RoundRow.status == "RUNNING")
+        .values(status="ABORTED", finished_at=utcnow(), error="the process ended before the round finished")
+    )
+    row = RoundRow(experiment_id=experiment.id, status="RUNNING", host=host, started_at=utcnow(), counts={})
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def finish_round(session: Session, round_id: int, *, status: str, counts: dict[str, Any], error: str | None) -> None:
+    from adaptive.storage.models import RoundRow
+
+    session.execute(
+        update(RoundRow).where(RoundRow.id == round_id).values(status=status, counts=counts, error=error, finished_at=utcnow())
+    )
+
+
+def rounds(session: Session, experiment: StoredExperiment, *, limit: int = 20) -> list[dict[str, Any]]:
+    from adaptive.storage.models import RoundRow
+
+    rows = session.scalars(
+        select(RoundRow).where(RoundRow.experiment_id == experiment.id).order_by(RoundRow.id.desc()).limit(limit)
+    )
+    return [
+        {"id": r.id, "status": r.status, "host": r.host, "started_at": _utc(r.started_at),
+         "finished_at": _utc(r.finished_at), "counts": r.counts, "error": r.error}
+        for r in rows
+    ]

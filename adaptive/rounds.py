@@ -1,0 +1,144 @@
+"""One cron round: fetch metrics for running trials, complete them, fail stale ones,
+propose up to the parallelism limit, export if configured, and record the round.
+
+Safe to start at any time, twice at once, or to kill halfway: the round holds the
+experiment's round lock (see :mod:`adaptive.locks`), and each step is its own
+transaction that the next round can redo (it completes only trials still RUNNING and
+proposes only up to the limit).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from adaptive.config import RoundPolicy
+from adaptive.errors import AdaptiveError
+from adaptive.experiment import Experiment, load_experiment
+from adaptive.locks import RoundBusyError, round_lock
+from adaptive.sources import collect, make_source
+from adaptive.storage import Database
+from adaptive.storage import repository as repo
+from adaptive.trial import TrialStatus
+
+logger = logging.getLogger(__name__)
+
+EXPORT_OPTIONS = {"prefer", "constraints", "weights", "top_k", "min_weight", "n_draws", "model_candidates"}
+
+
+@dataclass
+class RoundResult:
+    """What a round did. ``status``: DONE, BUSY (another round held the lock) or ERROR."""
+
+    experiment: str
+    status: str
+    round_id: int | None = None
+    counts: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_round(name: str, *, storage: str | Database | None = None) -> RoundResult:
+    """Run one round of experiment ``name`` with the round policy, metric source and
+    export settings stored with it (from its config)."""
+    database = storage if isinstance(storage, Database) else Database(storage)
+    exp = load_experiment(name, storage=database)
+    start = time.perf_counter()
+    try:
+        with round_lock(database, name):
+            return _locked_round(exp, database, start)
+    except RoundBusyError:
+        logger.info("experiment %r: another round holds the lock", name)
+        return RoundResult(name, "BUSY", seconds=time.perf_counter() - start)
+
+
+def _locked_round(exp: Experiment, database: Database, start: float) -> RoundResult:
+    stored = database.run(lambda s: repo.get_experiment(s, exp.name), readonly=True)
+    policy = RoundPolicy.from_dict(stored.spec.get("rounds"))
+    round_id = database.run(lambda s: repo.start_round(s, repo.get_experiment(s, exp.name), host=socket.gethostname()))
+    result = RoundResult(exp.name, "DONE", round_id)
+    timings: dict[str, float] = {}
+    try:
+        step = time.perf_counter()
+        result.counts["completed"] = _complete_from_source(exp, database, stored.spec.get("metrics") or {}, result)
+        timings["fetch_and_complete"] = time.perf_counter() - step
+        step = time.perf_counter()
+        result.counts["failed_stale"] = _fail_stale(exp, policy)
+        result.counts["proposed"] = _propose(exp, policy)
+        timings["propose"] = time.perf_counter() - step
+        export = stored.spec.get("export") or {}
+        if export.get("every_round"):
+            step = time.perf_counter()
+            result.counts["export_version"] = _export(exp, export)
+            timings["export"] = time.perf_counter() - step
+    except AdaptiveError as exc:
+        result.status = "ERROR"
+        result.errors.append(str(exc))
+    except Exception as exc:  # noqa: BLE001 - recorded on the round, then reported by the CLI
+        logger.exception("round of %r failed", exp.name)
+        result.status = "ERROR"
+        result.errors.append(f"{type(exc).__name__}: {exc}")
+    result.seconds = time.perf_counter() - start
+    counts = {**result.counts, "errors": result.errors, "seconds": {**timings, "total": result.seconds}}
+    error = "; ".join(result.errors) or None
+    database.run(lambda s: repo.finish_round(s, round_id, status=result.status, counts=counts, error=error))
+    logger.info("experiment %r: round %d %s %s", exp.name, round_id, result.status, result.counts)
+    return result
+
+
+def _complete_from_source(exp: Experiment, database: Database, spec: dict[str, Any], result: RoundResult) -> int:
+    running = exp.trials(status=TrialStatus.RUNNING)
+    if not spec or not running:
+        return 0
+    fetched = collect(make_source(spec), exp.name, running)
+    result.errors.extend(fetched.errors)
+    needed = set(exp.config.metrics)
+    ready = {tid: obs for tid, obs in fetched.observations.items() if needed <= set(obs)}
+
+    def work(session: Session) -> int:
+        stored = repo.get_experiment(session, exp.name)
+        done = 0
+        for trial_id, observations in ready.items():
+            # another round may have completed it since we read it: skip rather than fail
+            current = repo.load_trials(session, stored, indices=[trial_id])
+            if current and current[0].status == TrialStatus.RUNNING:
+                repo.finish_trial(session, stored, trial_id, TrialStatus.COMPLETED, observations=observations)
+                done += 1
+        return done
+
+    return database.run(work)
+
+
+def _fail_stale(exp: Experiment, policy: RoundPolicy) -> int:
+    if policy.max_trial_age is None:
+        return 0
+    now = datetime.now(timezone.utc)
+    stale = [t for t in exp.trials(status=TrialStatus.RUNNING) if now - t.created_at > policy.max_trial_age]
+    for t in stale:
+        exp.fail(t.id, reason=f"no metrics within max_trial_age ({policy.max_trial_age})")
+    return len(stale)
+
+
+def _propose(exp: Experiment, policy: RoundPolicy) -> dict[str, int]:
+    proposed = {}
+    running = exp.trials(status=TrialStatus.RUNNING)
+    for source, limit in policy.max_parallel.items():
+        gap = limit - sum(1 for t in running if t.source == source)
+        proposed[source] = len(exp.suggest(gap, source=source)) if gap > 0 else 0
+    return proposed
+
+
+def _export(exp: Experiment, spec: dict[str, Any]) -> int:
+    options = {k: v for k, v in spec.items() if k in EXPORT_OPTIONS}
+    dist = exp.export_distribution(**options)
+    if spec.get("path"):
+        Path(spec["path"]).parent.mkdir(parents=True, exist_ok=True)
+        dist.to_json(spec["path"])
+    return dist.version

@@ -1,0 +1,174 @@
+"""The metric-source contract, row validation, and the time limit around a fetch."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from adaptive.config import parse_duration
+from adaptive.errors import ValidationError
+from adaptive.trial import Observation, Trial, TrialStatus
+
+DEFAULT_TIMEOUT = timedelta(seconds=60)
+
+
+class MetricSource:
+    """Base: ``fetch`` returns rows ``(trial, metric, mean, sem)`` (tuples or dicts) for running trials."""
+
+    timeout: timedelta = DEFAULT_TIMEOUT
+
+    def fetch(self, experiment: str, trials: Sequence[Trial]) -> Iterable[Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class PythonSource(MetricSource):
+    def __init__(self, function: str, timeout: timedelta = DEFAULT_TIMEOUT) -> None:
+        module, _, attr = function.partition(":")
+        if not module or not attr:
+            raise ValidationError("metrics.function", function, "expected 'package.module:function'")
+        self.function, self.timeout = function, timeout
+
+    def fetch(self, experiment: str, trials: Sequence[Trial]) -> Iterable[Any]:
+        module, _, attr = self.function.partition(":")
+        fn = getattr(importlib.import_module(module), attr)
+        return fn(experiment, list(trials))
+
+
+class SQLSource(MetricSource):
+    def __init__(self, url: str, query: str, timeout: timedelta = DEFAULT_TIMEOUT) -> None:
+        if not query or not isinstance(query, str):
+            raise ValidationError("metrics.query", query, "a SELECT returning trial, metric, mean, sem")
+        self.url, self.query, self.timeout = url, query, timeout
+
+    def fetch(self, experiment: str, trials: Sequence[Trial]) -> Iterable[Any]:
+        engine = sa.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                statement = sa.text(self.query)
+                params = {"experiment": experiment} if ":experiment" in self.query else {}
+                return [dict(r._mapping) for r in conn.execute(statement, params)]
+        finally:
+            engine.dispose()
+
+
+class FileSource(MetricSource):
+    def __init__(self, path: str, timeout: timedelta = DEFAULT_TIMEOUT) -> None:
+        self.path, self.timeout = path, timeout
+
+    def fetch(self, experiment: str, trials: Sequence[Trial]) -> Iterable[Any]:
+        p = Path(self.path)
+        frame = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p)
+        return frame.to_dict("records")
+
+
+def make_source(spec: Mapping[str, Any]) -> MetricSource:
+    """A source from a config's ``[metrics]`` table."""
+    kind = spec.get("kind")
+    timeout = parse_duration("metrics.timeout", spec.get("timeout", 60))
+    if kind == "python":
+        return PythonSource(spec.get("function", ""), timeout)
+    if kind == "sql":
+        if not spec.get("url"):
+            raise ValidationError("metrics.url", spec.get("url"), "an SQLAlchemy URL for the metrics database")
+        return SQLSource(spec["url"], spec.get("query", ""), timeout)
+    if kind == "file":
+        if not spec.get("path"):
+            raise ValidationError("metrics.path", spec.get("path"), "a CSV or Parquet file")
+        return FileSource(spec["path"], timeout)
+    raise ValidationError("metrics.kind", kind, "expected 'python', 'sql' or 'file'")
+
+
+@dataclass
+class FetchResult:
+    """Observations per running trial id, and every problem met (row by row)."""
+
+    observations: dict[int, dict[str, Observation]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    rejected_trials: set[int] = field(default_factory=set)
+
+
+def _row(raw: Any) -> tuple[Any, Any, Any, Any]:
+    if isinstance(raw, Mapping):
+        return raw.get("trial", raw.get("trial_id")), raw.get("metric"), raw.get("mean"), raw.get("sem")
+    values = tuple(raw)
+    if len(values) == 3:
+        return (*values, None)
+    if len(values) != 4:
+        raise ValueError("expected (trial, metric, mean, sem)")
+    return values  # type: ignore[return-value]
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"{value!r} is not a number")
+    return float(value)
+
+
+def collect(source: MetricSource, experiment: str, trials: Sequence[Trial]) -> FetchResult:
+    """Run ``source.fetch`` within its time limit and validate every row.
+
+    A raising or hanging source yields no observations and one error; a bad row
+    (malformed, unknown or not-running trial, bad metric name, NaN/inf mean,
+    negative or non-finite sem) is reported and its trial is left out this round.
+    """
+    result = FetchResult()
+    running = {t.id: t for t in trials if t.status == TrialStatus.RUNNING}
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["rows"] = list(source.fetch(experiment, list(running.values())))
+        except BaseException as exc:  # noqa: BLE001 - reported on the round
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="adaptive-metric-source", daemon=True)
+    worker.start()
+    worker.join(source.timeout.total_seconds())
+    if worker.is_alive():
+        result.errors.append(f"metric source did not answer within {source.timeout.total_seconds():g}s")
+        return result
+    if "error" in box:
+        exc = box["error"]
+        result.errors.append(f"metric source raised {type(exc).__name__}: {exc}")
+        return result
+    from adaptive._expressions import check_name
+
+    for i, raw in enumerate(box.get("rows", [])):
+        try:
+            trial, metric, mean, sem = _row(raw)
+            trial_id = int(trial)
+            if float(trial) != trial_id:
+                raise ValueError(f"trial {trial!r} is not an integer id")
+        except (TypeError, ValueError) as exc:
+            result.errors.append(f"row {i}: malformed ({exc}): {raw!r}")
+            continue
+        if trial_id not in running:
+            result.errors.append(f"row {i}: trial {trial_id} is not a running trial of {experiment!r}")
+            continue
+        try:
+            check_name("metric", metric)
+            m = _number(mean)
+            s = _number(sem) if sem is not None and not (isinstance(sem, float) and math.isnan(sem)) else None
+            if m is None or not math.isfinite(m):
+                raise ValueError(f"mean {mean!r} is not finite")
+            if s is not None and (not math.isfinite(s) or s < 0):
+                raise ValueError(f"sem {sem!r} must be finite and >= 0")
+        except (TypeError, ValueError) as exc:
+            result.errors.append(f"row {i}: trial {trial_id}: {exc}")
+            result.rejected_trials.add(trial_id)
+            continue
+        result.observations.setdefault(trial_id, {})[metric] = Observation(m, s)
+    for trial_id in result.rejected_trials:
+        result.observations.pop(trial_id, None)
+    return result

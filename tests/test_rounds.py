@@ -1,0 +1,158 @@
+"""Cron rounds, in process and as real ``adaptive round`` subprocesses, with faults."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+import adaptive as ad
+from adaptive.config import parse_config
+from adaptive.configure import apply_config
+from adaptive.locks import round_lock
+from adaptive.rounds import run_round
+from adaptive.storage import Database
+
+CONFIG = {
+    "name": "cron",
+    "parameters": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+    "objectives": [{"metric": "y", "direction": "maximize"}],
+    "generation": {"initial_trials": 1000},  # quasi-random: rounds are under test, not BO
+    "rounds": {"max_parallel": {"online": 3, "simulator": 2}},
+    "metrics": {"kind": "python", "function": "tests.round_support:metrics"},
+}
+
+
+def setup(url, **changes):
+    return apply_config(parse_config({**CONFIG, **changes}), storage=url)[0]
+
+
+def test_a_round_completes_proposes_and_is_recorded(sqlite_url):
+    exp = setup(sqlite_url)
+    first = run_round("cron", storage=sqlite_url)
+    assert first.status == "DONE" and first.counts["proposed"] == {"online": 3, "simulator": 2}
+    second = run_round("cron", storage=sqlite_url)
+    assert second.counts["completed"] == 5 and second.counts["proposed"] == {"online": 3, "simulator": 2}
+    third = run_round("cron", storage=sqlite_url)
+    assert third.counts["completed"] == 5
+    trials = exp.trials()
+    assert [t.id for t in trials] == list(range(15))
+    assert sum(t.status == ad.TrialStatus.COMPLETED for t in trials) == 10
+    assert all(t.observations["y"].mean == t.params["x"] for t in trials if t.status == ad.TrialStatus.COMPLETED)
+    db = Database(sqlite_url)
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT status, counts FROM rounds ORDER BY id")).all()
+    assert [r[0] for r in rows] == ["DONE"] * 3
+
+
+def test_stale_trials_fail_and_source_errors_are_recorded(sqlite_url, monkeypatch):
+    exp = setup(sqlite_url, rounds={"max_parallel": 2, "max_trial_age": "1s"},
+                metrics={"kind": "python", "function": "tests.sources.test_sources:raising"})
+    run_round("cron", storage=sqlite_url)
+    time.sleep(1.2)
+    result = run_round("cron", storage=sqlite_url)
+    assert result.status == "DONE" and result.counts["failed_stale"] == 2 and result.counts["completed"] == 0
+    assert "warehouse down" in result.errors[0]
+    failed = exp.trials(status="FAILED")
+    assert len(failed) == 2 and "max_trial_age" in failed[0].failure_reason
+    assert len(exp.trials(status="RUNNING")) == 2
+
+
+def test_export_every_round(sqlite_url, tmp_path):
+    path = tmp_path / "out" / "dist.json"
+    exp = setup(sqlite_url, export={"every_round": True, "top_k": 2, "path": str(path)})
+    exp.attach({"x": 0.2}, {"y": 0.2})
+    exp.attach({"x": 0.8}, {"y": 0.8})
+    result = run_round("cron", storage=sqlite_url)
+    assert result.counts["export_version"] == 1 and path.exists()
+    assert ad.serving.load(path).version == 1
+
+
+def test_a_held_lock_makes_the_round_busy(storage_url):
+    setup(storage_url)
+    db = Database(storage_url)
+    with round_lock(db, "cron"):
+        assert run_round("cron", storage=storage_url).status == "BUSY"
+    assert run_round("cron", storage=storage_url).status == "DONE"
+
+
+def adaptive_cli(*args, env=None):
+    return subprocess.Popen(
+        [sys.executable, "-m", "adaptive", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_eight_rounds_at_once_propose_exactly_one_batch(storage_url):
+    # no results arrive, so however the eight interleave only the first batch may exist
+    exp = setup(storage_url, metrics={"kind": "python", "function": "tests.round_support:nothing"})
+    procs = [adaptive_cli("round", "cron", "--storage", storage_url) for _ in range(8)]
+    codes = [p.wait(timeout=300) for p in procs]
+    outputs = [p.communicate() for p in procs]
+    assert set(codes) <= {0, 3} and 0 in codes, outputs
+    trials = exp.trials()
+    assert len(trials) == 5 and [t.id for t in trials] == list(range(5))
+    assert sorted(t.source for t in trials) == ["online"] * 3 + ["simulator"] * 2
+
+
+def _consistent(exp):
+    trials = exp.trials()
+    assert [t.id for t in trials] == list(range(len(trials)))  # dense, unique
+    for t in trials:
+        if t.status == ad.TrialStatus.COMPLETED:
+            assert t.observations["y"].mean == t.params["x"]
+        else:
+            assert not t.observations
+    assert sum(t.status == ad.TrialStatus.RUNNING and t.source == "online" for t in trials) <= 3
+    return trials
+
+
+def test_rounds_killed_at_random_points_leave_a_consistent_database(storage_url):
+    exp = setup(storage_url)
+    rng = random.Random(0)
+    env = {"ADAPTIVE_TEST_SOURCE_DELAY": "0.2"}
+    seen = 0
+    for _ in range(20):
+        proc = adaptive_cli("round", "cron", "--storage", storage_url, env=env)
+        time.sleep(rng.uniform(1.5, 3.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        trials = _consistent(exp)
+        assert len(trials) >= seen  # nothing lost
+        seen = len(trials)
+    final = adaptive_cli("round", "cron", "--storage", storage_url)
+    assert final.wait(timeout=300) == 0, final.communicate()
+    _consistent(exp)
+    db = Database(storage_url)
+    with db.engine.connect() as conn:
+        statuses = [r[0] for r in conn.execute(sa.text("SELECT status FROM rounds ORDER BY id"))]
+    assert statuses[-1] == "DONE" and "RUNNING" not in statuses
+
+
+def test_cli_apply_status_trials_pareto(sqlite_url, tmp_path):
+    path = tmp_path / "cron.toml"
+    path.write_text(
+        'name = "cron"\n[parameters.x]\ntype = "float"\nlow = 0.0\nhigh = 1.0\n'
+        '[[objectives]]\nmetric = "y"\ndirection = "maximize"\n[rounds]\nmax_parallel = 2\n'
+        '[metrics]\nkind = "python"\nfunction = "tests.round_support:metrics"\n[generation]\ninitial_trials = 100\n'
+    )
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "adaptive", *args, "--storage", sqlite_url],
+                              capture_output=True, text=True, timeout=300)
+    assert "created" in run("apply", str(path)).stdout
+    assert "unchanged" in run("apply", str(path)).stdout
+    assert run("create", str(path)).returncode == 1
+    assert run("round", "--config", str(path)).returncode == 0
+    assert run("round", "cron").returncode == 0
+    status = run("status")
+    assert "cron" in status.stdout and "DONE" in status.stdout
+    csv = run("trials", "cron", "--csv").stdout.splitlines()
+    assert csv[0].startswith("trial_id,status,source") and len(csv) == 5
+    assert "trial_id" in run("pareto", "cron").stdout
+    missing = run("round", "nope")
+    assert missing.returncode == 1 and missing.stderr.startswith("adaptive: error:") and "Traceback" not in missing.stderr
