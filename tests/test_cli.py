@@ -65,3 +65,10 @@ def test_export_writes_a_servable_json_file(tmp_path):
     assert "cpu_ms <= 110.0" in dist.document["preference"]["constraints"]
     bad = run("export", "demo-feed-ranking", "-o", str(out), "--prefer", "nope", "--storage", url)
     assert bad.returncode == 1 and "prefer='nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_no_command_prints_a_password():
+    for args in (("status",), ("trials", "x"), ("round", "x"), ("demo",)):
+        result = run(*args, "--storage", "postgresql://u:hunter2@127.0.0.1:1/x")
+        assert result.returncode == 1
+        assert "hunter2" not in result.stderr + result.stdout and "***" in result.stderr
