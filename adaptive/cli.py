@@ -178,6 +178,15 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from adaptive.experiment import load_experiment
+    from adaptive.report import write_report
+
+    path = write_report(load_experiment(args.name, storage=args.storage), args.output)
+    print(f"{path}: report for {args.name!r}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adaptive", description="Adaptive experimentation: Bayesian optimization in SQL.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -222,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--model", action="store_true", help="frontier by model predictions, with sems")
         _storage_arg(p)
         p.set_defaults(func=func)
+
+    report = sub.add_parser("report", help="write a self-contained HTML report (figures and trials)")
+    report.add_argument("name")
+    report.add_argument("-o", "--output", required=True, help="HTML file to write")
+    _storage_arg(report)
+    report.set_defaults(func=cmd_report)
 
     export = sub.add_parser("export", help="export the winning-config distribution as a new version and write it as JSON")
     export.add_argument("name", help="experiment name")

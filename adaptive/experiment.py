@@ -174,7 +174,7 @@ class Experiment:
 
         ``model=False``: observed frontier: feasible, threshold-beating, non-dominated trials
         by observed means. ``model=True``: the frontier of evaluated configs by model-predicted
-        means, with ``<metric>_mean``/``<metric>_sem`` and ``p_feasible`` beside the observed columns.
+        means, with ``<metric>_pred``/``<metric>_pred_sem`` and ``p_feasible`` beside the observed columns.
         """
         trials = self.trials()
         if model:

@@ -62,7 +62,7 @@ def model_frontier(
 
     Model predictions smooth out noise: a trial lucky in one noisy observation does
     not make the frontier. Rows are the trials' frame rows (observed values) with
-    ``<metric>_mean``/``<metric>_sem`` predictions beside them and ``p_feasible``,
+    ``<metric>_pred``/``<metric>_pred_sem`` predictions beside them and ``p_feasible``,
     the probability (independent normal posteriors) that every outcome constraint
     holds; configs below ``min_feasibility`` are left out.
     """
@@ -71,18 +71,22 @@ def model_frontier(
     if not done:
         return observed
     predicted = predict_frame(space, config.metrics, trials, [t.params for t in done], source=source, device=device, seed=seed)
+    renamed = {}
+    for metric in config.metrics:
+        renamed[f"{metric}_mean"], renamed[f"{metric}_sem"] = f"{metric}_pred", f"{metric}_pred_sem"
+    predicted = predicted[list(renamed)].rename(columns=renamed)
     p_feasible = np.ones(len(done))
     for c in config.outcome_constraints:
-        z = (c.bound - predicted[f"{c.metric}_mean"]) / predicted[f"{c.metric}_sem"].clip(lower=1e-12)
+        z = (c.bound - predicted[f"{c.metric}_pred"]) / predicted[f"{c.metric}_pred_sem"].clip(lower=1e-12)
         p_feasible *= norm.cdf(z) if c.upper else norm.cdf(-z)
-    frame = pd.concat([observed, predicted[[c for c in predicted.columns if c not in space.parameters]]], axis=1)
+    frame = pd.concat([observed, predicted], axis=1)
     frame["p_feasible"] = p_feasible
     keep = p_feasible >= min_feasibility
     for o in config.objectives:
         if o.threshold is not None:
-            keep &= (o.sign * frame[f"{o.metric}_mean"] >= o.sign * o.threshold).to_numpy()
+            keep &= (o.sign * frame[f"{o.metric}_pred"] >= o.sign * o.threshold).to_numpy()
     frame = frame[keep].reset_index(drop=True)
     if frame.empty:
         return frame
-    Y = np.column_stack([o.sign * frame[f"{o.metric}_mean"].to_numpy() for o in config.objectives])
+    Y = np.column_stack([o.sign * frame[f"{o.metric}_pred"].to_numpy() for o in config.objectives])
     return frame[pareto_mask(Y)].reset_index(drop=True)

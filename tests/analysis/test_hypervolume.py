@@ -40,7 +40,8 @@ def test_experiment_hypervolume_and_model_frontier(sqlite_url):
     assert exp.hypervolume() == pytest.approx(3 + 2 - 1)
     front = exp.pareto_frontier(model=True)
     assert set(front["trial_id"]) <= {0, 1}
-    assert {"a_mean", "a_sem", "b_mean", "b_sem", "p_feasible"} <= set(front.columns)
+    assert {"a", "a_sem", "a_pred", "a_pred_sem", "b_pred", "b_pred_sem", "p_feasible"} <= set(front.columns)
+    assert front.columns.is_unique
 
 
 def test_predict_recovers_a_smooth_function(sqlite_url):
