@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from adaptive._expressions import check_name
 from adaptive.config import parse_duration
 from adaptive.errors import ValidationError
 from adaptive.trial import Observation, Trial, TrialStatus
@@ -142,8 +143,6 @@ def collect(source: MetricSource, experiment: str, trials: Sequence[Trial]) -> F
         exc = box["error"]
         result.errors.append(f"metric source raised {type(exc).__name__}: {exc}")
         return result
-    from adaptive._expressions import check_name
-
     for i, raw in enumerate(box.get("rows", [])):
         try:
             trial, metric, mean, sem = _row(raw)

@@ -34,8 +34,9 @@ def running(sqlite_url):
 
 
 def _sources(tmp_path):
-    csv = tmp_path / "metrics.csv"
+    csv, parquet = tmp_path / "metrics.csv", tmp_path / "metrics.parquet"
     pd.DataFrame(ROWS, columns=["trial", "metric", "mean", "sem"]).to_csv(csv, index=False)
+    pd.DataFrame(ROWS, columns=["trial", "metric", "mean", "sem"]).to_parquet(parquet, index=False)
     db = tmp_path / "metrics.db"
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
@@ -46,12 +47,13 @@ def _sources(tmp_path):
     return {
         "python": {"kind": "python", "function": "tests.sources.test_sources:fake_rows"},
         "file": {"kind": "file", "path": str(csv)},
+        "parquet": {"kind": "file", "path": str(parquet)},
         "sql": {"kind": "sql", "url": f"sqlite:///{db}",
                 "query": "SELECT trial, metric, mean, sem FROM results WHERE experiment = :experiment"},
     }
 
 
-@pytest.mark.parametrize("kind", ["python", "file", "sql"])
+@pytest.mark.parametrize("kind", ["python", "file", "parquet", "sql"])
 def test_every_kind_yields_the_same_observations(kind, running, tmp_path):
     exp, trials = running
     result = collect(make_source(_sources(tmp_path)[kind]), "s", trials)
