@@ -1,0 +1,15 @@
+"""The benchmark drivers run (tiny budgets; the real runs are in benchmarks/results/)."""
+
+import json
+
+from benchmarks import bo_compare
+
+
+def test_bo_compare_smoke(tmp_path):
+    out = tmp_path / "bo"
+    assert bo_compare.main(["--problems", "BraninCurrin", "--methods", "adaptive", "sobol", "--seeds", "1",
+                            "--batches", "2", "--n-init", "4", "--n-bo", "2", "--workers", "1", "--out", str(out)]) == 0
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert {r["method"] for r in rows} == {"adaptive", "sobol"}
+    assert all(r["n_trials"] == 6 for r in rows)
+    assert "| BraninCurrin | 2 |" in out.with_suffix(".md").read_text()
