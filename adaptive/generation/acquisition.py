@@ -29,12 +29,17 @@ from botorch.sampling import SobolQMCNormalSampler
 from adaptive.objectives import OptimizationConfig
 
 
-def outcome_constraint_callables(config: OptimizationConfig) -> list[Callable[[torch.Tensor], torch.Tensor]]:
-    """One callable per outcome constraint mapping samples ``... x m`` to ``...``; ``<= 0`` is feasible."""
+def outcome_constraint_callables(
+    config: OptimizationConfig, transformed: frozenset[str] = frozenset()
+) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+    """One callable per outcome constraint mapping samples ``... x m`` to ``...``; ``<= 0`` is feasible.
+
+    Metrics in ``transformed`` are modelled bilog-transformed around their bound, which becomes 0.
+    """
     index = {m: i for i, m in enumerate(config.metrics)}
     out = []
     for c in config.outcome_constraints:
-        i, bound = index[c.metric], c.bound
+        i, bound = index[c.metric], 0.0 if c.metric in transformed else c.bound
         if c.upper:
             out.append(lambda Y, i=i, b=bound: Y[..., i] - b)
         else:
@@ -51,6 +56,7 @@ def build_acquisition(
     ref_point: np.ndarray | None,
     mc_samples: int,
     seed: int,
+    transformed: frozenset[str] = frozenset(),
 ) -> AcquisitionFunction:
     """The acquisition function for ``config``.
 
@@ -60,9 +66,10 @@ def build_acquisition(
         X_pending: ``p x d`` running trials, treated as already chosen.
         ref_point: ``m`` signed reference values (several objectives only).
         mc_samples: quasi-MC posterior samples.
+        transformed: constrained metrics the model sees bilog-transformed (see ``transforms``).
     """
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
-    constraints = outcome_constraint_callables(config) or None
+    constraints = outcome_constraint_callables(config, transformed) or None
     if len(config.objectives) == 1:
         sign = config.objectives[0].sign
         return qLogNoisyExpectedImprovement(

@@ -22,6 +22,7 @@ from adaptive.errors import AdaptiveError, ValidationError
 from adaptive.generation.acquisition import build_acquisition
 from adaptive.generation.optimize import OptimizerSettings, maximize
 from adaptive.generation.sobol import propose_sobol
+from adaptive.generation.transforms import bilog_constraint_metrics
 from adaptive.modeling import ModelFitError, completed, fit_models, metric_data, pending_X
 from adaptive.objectives import OptimizationConfig
 from adaptive.space import SearchSpace
@@ -142,6 +143,7 @@ def _bayesian(
     source: str, seed: int, settings: GenerationSettings, device: torch.device,
 ) -> list[dict[str, Any]]:
     datas = [metric_data(trials, space, m, source=source, device=device) for m in config.metrics]
+    datas, transformed = bilog_constraint_metrics(datas, config)
     model = fit_models(datas, seed=seed)
     X_baseline = torch.unique(torch.cat([d.X for d in datas]), dim=0)
     ref = None
@@ -149,7 +151,7 @@ def _bayesian(
         ref = reference_point(config, feasible_signed_objectives(config, trials, source))
     acqf = build_acquisition(
         model, config, X_baseline=X_baseline, X_pending=pending_X(trials, space, source=source, device=device),
-        ref_point=ref, mc_samples=settings.mc_samples, seed=seed,
+        ref_point=ref, mc_samples=settings.mc_samples, seed=seed, transformed=frozenset(transformed),
     )
     return maximize(acqf, space, n, settings=settings.optimizer, sequential=True)
 
