@@ -142,6 +142,17 @@ def _bayesian(
     space: SearchSpace, config: OptimizationConfig, trials: Sequence[Trial], n: int, *,
     source: str, seed: int, settings: GenerationSettings, device: torch.device,
 ) -> list[dict[str, Any]]:
+    # BoTorch draws restarts from torch's global generator: fork it so proposals depend only
+    # on the data and the experiment's seed, and the caller's random state is left alone.
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        return _bayesian_seeded(space, config, trials, n, source=source, seed=seed, settings=settings, device=device)
+
+
+def _bayesian_seeded(
+    space: SearchSpace, config: OptimizationConfig, trials: Sequence[Trial], n: int, *,
+    source: str, seed: int, settings: GenerationSettings, device: torch.device,
+) -> list[dict[str, Any]]:
     datas = [metric_data(trials, space, m, source=source, device=device) for m in config.metrics]
     datas, transformed = bilog_constraint_metrics(datas, config)
     model = fit_models(datas, seed=seed)

@@ -190,3 +190,19 @@ def test_multi_objective_bo_improves_hypervolume(sqlite_url):
     assert bo.hypervolume() > sobol.hypervolume()
     front = bo.pareto_frontier()
     assert len(front) >= 2 and (front["branin"] <= 18).all() and (front["currin"] <= 6).all()
+
+
+def test_proposals_are_reproducible_and_leave_the_global_rng_alone(tmp_path):
+    import torch
+
+    def proposals(name):
+        exp = make(f"sqlite:///{tmp_path}/{name}.db", name=name)
+        run(exp, 5, quadratic)
+        return [t.params for t in exp.suggest(2)]
+
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first = proposals("a")
+    assert torch.rand(1) == expected_next  # the caller's random stream is untouched
+    assert proposals("b") == first
