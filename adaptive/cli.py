@@ -71,13 +71,11 @@ def _weights(items: list[str] | None) -> dict[str, float] | None:
         return None
     out = {}
     for item in items:
-        metric, sep, value = item.partition("=")
+        metric, _, value = item.partition("=")
         try:
-            out[metric] = float(value) if sep else float("nan")
+            out[metric] = float(value)
         except ValueError:
-            out[metric] = float("nan")
-        if out[metric] != out[metric]:
-            raise ValidationError("--weight", item, "expected METRIC=NUMBER")
+            raise ValidationError("--weight", item, "expected METRIC=NUMBER") from None
     return out
 
 

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from adaptive.config import ExperimentConfig, incompatibilities, spec_of
 from adaptive.errors import NotFoundError, ValidationError
-from adaptive.experiment import SPEC_VERSION, Experiment, _database, load_experiment
+from adaptive.experiment import SPEC_VERSION, Experiment, load_experiment
 from adaptive.space import SearchSpace
-from adaptive.storage import Database
+from adaptive.storage import Database, open_database
 from adaptive.storage import repository as repo
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def apply_config(config: ExperimentConfig, *, storage: str | Database | None = N
             added or retyped; bounds or values that exclude values trials used) or
             changes the target source or seed; the message lists every reason.
     """
-    database = _database(storage)
+    database = open_database(storage)
     spec = spec_of(config, SPEC_VERSION)
 
     def work(session: Session) -> Outcome:

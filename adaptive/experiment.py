@@ -19,11 +19,11 @@ from adaptive.analysis.hypervolume import hypervolume, reference_point
 from adaptive.analysis.predictions import model_frontier, predict_frame
 from adaptive.errors import NotFoundError, ValidationError
 from adaptive.generation import GenerationSettings, feasible_signed_objectives, propose
-from adaptive.modeling import resolve_device
+from adaptive.modeling import fit_each_metric, resolve_device
 from adaptive.serving import ServingDistribution
 from adaptive.objectives import Objective, OptimizationConfig, OutcomeConstraint
 from adaptive.space import Parameter, SearchSpace
-from adaptive.storage import Database
+from adaptive.storage import Database, open_database
 from adaptive.storage import repository as repo
 from adaptive.trial import TARGET_SOURCE, Trial, TrialStatus, check_source, parse_observations
 
@@ -31,10 +31,6 @@ logger = logging.getLogger(__name__)
 
 SPEC_VERSION = 1
 MAX_BATCH = 10_000
-
-
-def _database(storage: str | Database | None) -> Database:
-    return storage if isinstance(storage, Database) else Database(storage)
 
 
 def _check_experiment_name(name: object) -> str:
@@ -260,7 +256,7 @@ class Experiment:
         trials = self.trials()
         source = self.target_source
         metrics = list(dict.fromkeys([*preference.weights, *(c.metric for c in preference.constraints)]))
-        models = dist_lib.fit_metric_models(
+        models = fit_each_metric(
             self.search_space, trials, metrics, source=source, seed=self.seed, device=self.device
         )
         scales = {
@@ -345,7 +341,7 @@ def create_experiment(
         "version": SPEC_VERSION, "search_space": space.to_dict(), "optimization": config.to_dict(),
         "generation": generation.to_dict(),
     }
-    database = _database(storage)
+    database = open_database(storage)
     database.run(lambda s: repo.add_experiment(s, name, spec, target_source=target_source, seed=seed))
     logger.info("created experiment %r in %s", name, database.masked_url)
     return Experiment(
@@ -356,7 +352,7 @@ def create_experiment(
 
 def load_experiment(name: str, *, storage: str | Database | None = None, device: str | None = None) -> Experiment:
     """Load an experiment created earlier (by any process) from the database."""
-    database = _database(storage)
+    database = open_database(storage)
     stored = database.run(lambda s: repo.get_experiment(s, name), readonly=True)
     return _from_stored(stored, database, device)
 
@@ -376,4 +372,4 @@ def _from_stored(stored: repo.StoredExperiment, database: Database, device: str 
 
 def list_experiments(*, storage: str | Database | None = None) -> list[str]:
     """Names of all experiments in the database, sorted."""
-    return _database(storage).run(repo.experiment_names, readonly=True)
+    return open_database(storage).run(repo.experiment_names, readonly=True)

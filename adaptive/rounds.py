@@ -24,7 +24,7 @@ from adaptive.errors import AdaptiveError
 from adaptive.experiment import Experiment, load_experiment
 from adaptive.locks import RoundBusyError, round_lock
 from adaptive.sources import collect, make_source
-from adaptive.storage import Database
+from adaptive.storage import Database, open_database
 from adaptive.storage import repository as repo
 from adaptive.trial import TrialStatus
 
@@ -48,7 +48,7 @@ class RoundResult:
 def run_round(name: str, *, storage: str | Database | None = None) -> RoundResult:
     """Run one round of experiment ``name`` with the round policy, metric source and
     export settings stored with it (from its config)."""
-    database = storage if isinstance(storage, Database) else Database(storage)
+    database = open_database(storage)
     exp = load_experiment(name, storage=database)
     start = time.perf_counter()
     try:
@@ -104,14 +104,11 @@ def _complete_from_source(exp: Experiment, database: Database, spec: dict[str, A
 
     def work(session: Session) -> int:
         stored = repo.get_experiment(session, exp.name)
-        done = 0
-        for trial_id, observations in ready.items():
-            # another round may have completed it since we read it: skip rather than fail
-            current = repo.load_trials(session, stored, indices=[trial_id])
-            if current and current[0].status == TrialStatus.RUNNING:
-                repo.finish_trial(session, stored, trial_id, TrialStatus.COMPLETED, observations=observations)
-                done += 1
-        return done
+        # a trial finished since we read it (e.g. failed by hand) is skipped rather than failing the round
+        still_running = {t.id for t in repo.load_trials(session, stored, indices=list(ready)) if t.status == TrialStatus.RUNNING}
+        for trial_id in still_running:
+            repo.finish_trial(session, stored, trial_id, TrialStatus.COMPLETED, observations=ready[trial_id])
+        return len(still_running)
 
     return database.run(work)
 

@@ -6,9 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 import adaptive as ad

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from adaptive.errors import ValidationError
-from adaptive.modeling import completed, fit_metric_model, metric_data
+from adaptive.modeling import completed
 from adaptive.objectives import OptimizationConfig, OutcomeConstraint
 from adaptive.serving import SCHEMA_VERSION
 from adaptive.space import SearchSpace
@@ -108,19 +108,6 @@ def candidates(
             seen.add(key)
             out.append(Candidate(f"model-{i}", dict(params)))
     return out
-
-
-def fit_metric_models(
-    space: SearchSpace, trials: Sequence[Trial], metrics: Sequence[str], *, source: str, seed: int, device: torch.device
-) -> dict[str, Any]:
-    """One fitted GP per metric on completed ``source`` trials."""
-    models = {}
-    for metric in metrics:
-        data = metric_data(trials, space, metric, source=source, device=device)
-        if data.n == 0:
-            raise ValidationError("metrics", metric, f"has no observation among completed {source!r} trials")
-        models[metric] = fit_metric_model(data, seed=seed)
-    return models
 
 
 def model_optimized(

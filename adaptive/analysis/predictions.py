@@ -13,8 +13,7 @@ from scipy.stats import norm
 
 from adaptive.analysis.frames import trials_frame
 from adaptive.analysis.pareto import pareto_mask
-from adaptive.errors import ValidationError
-from adaptive.modeling import completed, fit_metric_model, metric_data
+from adaptive.modeling import completed, fit_each_metric
 from adaptive.objectives import OptimizationConfig
 from adaptive.space import SearchSpace
 from adaptive.trial import Trial
@@ -42,11 +41,7 @@ def predict_frame(
     valid = [space.validate(p) for p in params_list]
     X = space.encode(valid).to(device)
     frame = pd.DataFrame(valid, columns=list(space.parameters))
-    for metric in metrics:
-        data = metric_data(trials, space, metric, source=source, device=device)
-        if data.n == 0:
-            raise ValidationError("metrics", metric, f"has no observation among completed {source!r} trials")
-        model = fit_metric_model(data, seed=seed)
+    for metric, model in fit_each_metric(space, trials, metrics, source=source, seed=seed, device=device).items():
         with torch.no_grad():
             posterior = model.posterior(X)
         frame[f"{metric}_mean"] = posterior.mean.squeeze(-1).cpu().numpy()

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adaptive.bandits._base import Decision
 from adaptive.errors import DuplicateNameError, NotFoundError, ValidationError
-from adaptive.storage import Database
+from adaptive.storage import Database, open_database
 from adaptive.storage.models import DecisionRow, RewardRow
 
 
@@ -49,7 +49,7 @@ class DecisionLog:
     """Decisions and rewards of bandit policies, in ``storage`` (URL or :class:`Database`)."""
 
     def __init__(self, storage: str | Database | None = None) -> None:
-        self.database = storage if isinstance(storage, Database) else Database(storage)
+        self.database = open_database(storage)
 
     def record(
         self, policy: str, decision: Decision, *, context: Any = None, at: datetime | None = None,

@@ -20,8 +20,10 @@ from botorch.models.model import Model
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.utils.warnings import NumericalWarning
 
-from adaptive.errors import AdaptiveError
-from adaptive.modeling.data import MetricData
+from adaptive.errors import AdaptiveError, ValidationError
+from adaptive.modeling.data import MetricData, metric_data
+from adaptive.space import SearchSpace
+from adaptive.trial import Trial
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,23 @@ def _fit(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None, *, name: s
             last = exc
             logger.info("fit of %s failed (attempt %d/%d): %s", name, attempt + 1, FIT_ATTEMPTS, exc)
     raise ModelFitError(f"could not fit a model for {name} after {FIT_ATTEMPTS} attempts: {last}") from last
+
+
+def fit_each_metric(
+    space: SearchSpace, trials: Sequence[Trial], metrics: Sequence[str], *, source: str, seed: int, device: torch.device
+) -> dict[str, SingleTaskGP]:
+    """One fitted GP per metric on the completed ``source`` trials that observed it.
+
+    Raises:
+        ValidationError: a metric has no observation to learn from.
+    """
+    models = {}
+    for metric in metrics:
+        data = metric_data(trials, space, metric, source=source, device=device)
+        if data.n == 0:
+            raise ValidationError("metrics", metric, f"has no observation among completed {source!r} trials")
+        models[metric] = fit_metric_model(data, seed=seed)
+    return models
 
 
 def fit_models(datas: Sequence[MetricData], *, seed: int = 0) -> Model:

@@ -173,6 +173,11 @@ class Database:
         return f"Database({self.masked_url!r})"
 
 
+def open_database(storage: str | Database | None) -> Database:
+    """``storage`` itself when it is an open :class:`Database`, else a new one for the URL (or the default)."""
+    return storage if isinstance(storage, Database) else Database(storage)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
