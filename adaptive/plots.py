@@ -4,9 +4,9 @@ numbers behind every figure can be inspected or tested on their own."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import combinations
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,9 @@ from plotly.subplots import make_subplots
 
 from adaptive.analysis.hypervolume import hypervolume, reference_point
 from adaptive.analysis.pareto import pareto_mask
+from adaptive.analysis.predictions import predict_frame
 from adaptive.errors import ValidationError
+from adaptive.modeling import fit_each_metric
 from adaptive.serving import ServingDistribution
 from adaptive.trial import TrialStatus
 
@@ -127,14 +129,21 @@ def plot_trace(exp: Experiment) -> go.Figure:
     return fig
 
 
-def calibration_data(exp: Experiment, metric: str | None = None) -> pd.DataFrame:
+def _predict(exp: Experiment, params_list: list[dict], models: Mapping[str, Any] | None) -> pd.DataFrame:
+    return predict_frame(
+        exp.search_space, exp.config.metrics, exp.trials(), params_list, source=exp.target_source,
+        device=exp.device, seed=exp.seed, models=models,
+    )
+
+
+def calibration_data(exp: Experiment, metric: str | None = None, *, models: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Observed vs predicted target-source values of ``metric`` at every completed trial of each
     source (the model is fitted on target-source data): how well each source predicts online."""
     metric = metric or exp.config.objectives[0].metric
     done = [t for t in exp.trials(status=TrialStatus.COMPLETED) if metric in t.observations]
     if not done:
         return pd.DataFrame(columns=["trial_id", "source", "observed", "observed_sem", "predicted", "predicted_sem"])
-    predicted = exp.predict([t.params for t in done])
+    predicted = _predict(exp, [t.params for t in done], models)
     return pd.DataFrame({
         "trial_id": [t.id for t in done], "source": [t.source for t in done],
         "observed": [t.observations[metric].mean for t in done],
@@ -143,10 +152,10 @@ def calibration_data(exp: Experiment, metric: str | None = None) -> pd.DataFrame
     })
 
 
-def plot_calibration(exp: Experiment, metric: str | None = None) -> go.Figure:
+def plot_calibration(exp: Experiment, metric: str | None = None, *, models: Mapping[str, Any] | None = None) -> go.Figure:
     """Predicted (target-source model) vs observed, by source, with the identity line."""
     metric = metric or exp.config.objectives[0].metric
-    data = calibration_data(exp, metric)
+    data = calibration_data(exp, metric, models=models)
     fig = go.Figure()
     for source, part in data.groupby("source"):
         fig.add_trace(go.Scatter(
@@ -163,7 +172,9 @@ def plot_calibration(exp: Experiment, metric: str | None = None) -> go.Figure:
     return fig
 
 
-def slice_data(exp: Experiment, parameter: str, metric: str | None = None, *, points: int = 50) -> pd.DataFrame:
+def slice_data(
+    exp: Experiment, parameter: str, metric: str | None = None, *, points: int = 50, models: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """Model mean and sem of ``metric`` along a Float/Int ``parameter``, the others held at the
     best observed target-source trial (or the first completed one)."""
     from adaptive.space import Float, Int
@@ -184,14 +195,16 @@ def slice_data(exp: Experiment, parameter: str, metric: str | None = None, *, po
         params = {**base, parameter: value}
         if exp.search_space.is_feasible(params):
             candidates.append(params)
-    frame = exp.predict(candidates)
+    frame = _predict(exp, candidates, models)
     return pd.DataFrame({parameter: [c[parameter] for c in candidates], "mean": frame[f"{metric}_mean"], "sem": frame[f"{metric}_sem"]})
 
 
-def plot_slice(exp: Experiment, parameter: str, metric: str | None = None) -> go.Figure:
+def plot_slice(
+    exp: Experiment, parameter: str, metric: str | None = None, *, models: Mapping[str, Any] | None = None
+) -> go.Figure:
     """The model along one parameter (others at the best trial), with a ±2 sem band."""
     metric = metric or exp.config.objectives[0].metric
-    data = slice_data(exp, parameter, metric)
+    data = slice_data(exp, parameter, metric, models=models)
     x = data[parameter]
     fig = go.Figure([
         go.Scatter(x=pd.concat([x, x[::-1]]), y=pd.concat([data["mean"] + 2 * data["sem"], (data["mean"] - 2 * data["sem"])[::-1]]),
@@ -228,12 +241,16 @@ def figures(exp: Experiment, *, parameters: Sequence[str] = ()) -> dict[str, go.
         out["Pareto front"] = plot_pareto(exp)
     out["Optimization trace"] = plot_trace(exp)
     if has_data:
-        out["Predicted vs observed"] = plot_calibration(exp)
+        # one fit per metric, shared by the calibration plot and every slice
+        models = fit_each_metric(
+            exp.search_space, exp.trials(), exp.config.metrics, source=exp.target_source, seed=exp.seed, device=exp.device
+        )
+        out["Predicted vs observed"] = plot_calibration(exp, models=models)
         from adaptive.space import Float, Int
 
         names = list(parameters) or [n for n, p in exp.search_space.parameters.items() if isinstance(p, (Float, Int))][:3]
         for name in names:
-            out[f"Slice: {name}"] = plot_slice(exp, name)
+            out[f"Slice: {name}"] = plot_slice(exp, name, models=models)
     if exp.export_versions():
         out["Exported distribution"] = plot_distribution(exp.exported())
     return out

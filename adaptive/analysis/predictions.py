@@ -28,12 +28,14 @@ def predict_frame(
     source: str,
     device: torch.device,
     seed: int = 0,
+    models: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One row per config: its parameters, then ``<metric>_mean`` and ``<metric>_sem`` per metric.
 
     The sem is the posterior standard deviation of the metric's mean (observation
     noise excluded), in the metric's units. Each metric's GP is fitted on the
-    completed ``source`` trials that observed it.
+    completed ``source`` trials that observed it, unless fitted ``models`` (metric ->
+    GP, from ``fit_each_metric``) are given to reuse.
 
     Raises:
         ValidationError: a config is invalid, or a metric has no observation to learn from.
@@ -41,9 +43,11 @@ def predict_frame(
     valid = [space.validate(p) for p in params_list]
     X = space.encode(valid).to(device)
     frame = pd.DataFrame(valid, columns=list(space.parameters))
-    for metric, model in fit_each_metric(space, trials, metrics, source=source, seed=seed, device=device).items():
+    if models is None:
+        models = fit_each_metric(space, trials, metrics, source=source, seed=seed, device=device)
+    for metric in metrics:
         with torch.no_grad():
-            posterior = model.posterior(X)
+            posterior = models[metric].posterior(X)
         frame[f"{metric}_mean"] = posterior.mean.squeeze(-1).cpu().numpy()
         frame[f"{metric}_sem"] = posterior.variance.clamp_min(0).sqrt().squeeze(-1).cpu().numpy()
     return frame
