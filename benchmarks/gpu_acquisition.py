@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         for q in args.batches:
             start = time.perf_counter()
             acqf = build_acquisition(model, config, X_baseline=datas[0].X, X_pending=None, ref_point=None, mc_samples=128, seed=0)
-            proposals = maximize(acqf, space, q, settings=settings, sequential=True)
+            proposals = maximize(acqf, space, q, settings=settings)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             acq_s = time.perf_counter() - start

@@ -164,7 +164,7 @@ def _bayesian_seeded(
         model, config, X_baseline=X_baseline, X_pending=pending_X(trials, space, source=source, device=device),
         ref_point=ref, mc_samples=settings.mc_samples, seed=seed, transformed=frozenset(transformed),
     )
-    return maximize(acqf, space, n, settings=settings.optimizer, sequential=True)
+    return maximize(acqf, space, n, settings=settings.optimizer)
 
 
 def feasible_signed_objectives(config: OptimizationConfig, trials: Sequence[Trial], source: str) -> np.ndarray:
