@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adaptive.errors import DuplicateNameError, NotFoundError, TrialStateError
-from adaptive.storage.models import ExperimentRow, ExportRow, ObservationRow, TrialRow
+from adaptive.storage.models import ExperimentRow, ExportRow, ObservationRow, RoundRow, TrialRow
 from adaptive.trial import Observation, Trial, TrialStatus
 
 
@@ -235,8 +235,6 @@ def update_spec(session: Session, experiment_id: int, spec: dict[str, Any]) -> N
 def start_round(session: Session, experiment: StoredExperiment, *, host: str) -> int:
     """Record a RUNNING round. Rounds still RUNNING are marked ABORTED: the caller holds the
     experiment's round lock, so their processes are gone."""
-    from adaptive.storage.models import RoundRow
-
     session.execute(
         update(RoundRow)
         .where(RoundRow.experiment_id == experiment.id, RoundRow.status == "RUNNING")
@@ -249,16 +247,12 @@ def start_round(session: Session, experiment: StoredExperiment, *, host: str) ->
 
 
 def finish_round(session: Session, round_id: int, *, status: str, counts: dict[str, Any], error: str | None) -> None:
-    from adaptive.storage.models import RoundRow
-
     session.execute(
         update(RoundRow).where(RoundRow.id == round_id).values(status=status, counts=counts, error=error, finished_at=utcnow())
     )
 
 
 def rounds(session: Session, experiment: StoredExperiment, *, limit: int = 20) -> list[dict[str, Any]]:
-    from adaptive.storage.models import RoundRow
-
     rows = session.scalars(
         select(RoundRow).where(RoundRow.experiment_id == experiment.id).order_by(RoundRow.id.desc()).limit(limit)
     )
