@@ -17,6 +17,7 @@ from adaptive.analysis import distribution as dist_lib
 from adaptive.analysis import observed_frontier, trials_frame
 from adaptive.analysis.hypervolume import hypervolume, reference_point
 from adaptive.analysis.predictions import model_frontier, predict_frame
+from adaptive.analysis.sources import source_report
 from adaptive.errors import NotFoundError, ValidationError
 from adaptive.generation import GenerationSettings, feasible_signed_objectives, propose
 from adaptive.modeling import fit_each_metric, resolve_device
@@ -84,7 +85,7 @@ class Experiment:
             stored = repo.get_experiment(session, self.name, lock=True)
             proposal = propose(
                 self.search_space, self.config, repo.load_trials(session, stored), n, source=source,
-                seed=stored.seed, sobol_position=stored.sobol_position, settings=self.generation, device=self.device,
+                target=self.target_source, seed=stored.seed, sobol_position=stored.sobol_position, settings=self.generation, device=self.device,
             )
             if proposal.sobol_position != stored.sobol_position:
                 repo.set_sobol_position(session, stored.id, proposal.sobol_position)
@@ -189,11 +190,23 @@ class Experiment:
         return hypervolume(Y, reference_point(self.config, Y))
 
     def predict(self, params_list: Sequence[Mapping[str, Any]], *, source: str | None = None) -> pd.DataFrame:
-        """Model predictions at ``params_list``: per metric ``<metric>_mean`` and ``<metric>_sem``
-        (posterior standard deviation of the mean, metric units), from ``source`` data (default: target)."""
+        """Model predictions of ``source`` (default: the target) at ``params_list``: per metric
+        ``<metric>_mean`` and ``<metric>_sem`` (posterior standard deviation of the mean, metric
+        units). The model learns from ``source``'s trials and, where leave-one-out evidence says
+        they help, every other source's (see :meth:`source_report`)."""
         source = check_source(source or self.target_source)
         return predict_frame(
             self.search_space, self.config.metrics, self.trials(), params_list, source=source, device=self.device,
+            seed=self.seed,
+        )
+
+    def source_report(self) -> pd.DataFrame:
+        """Per metric and offline source: learned correlation with the target source, bias
+        (target minus source at the target's observed configs, mean and spread), leave-one-out
+        RMSE on target trials without and with the offline data, and which model is used and
+        why. See :func:`adaptive.analysis.sources.source_report` for the columns."""
+        return source_report(
+            self.search_space, self.config.metrics, self.trials(), target=self.target_source, device=self.device,
             seed=self.seed,
         )
 

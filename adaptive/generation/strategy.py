@@ -95,21 +95,31 @@ def propose(
     n: int,
     *,
     source: str,
+    target: str,
     seed: int,
     sobol_position: int,
     settings: GenerationSettings,
     device: torch.device,
 ) -> Proposal:
-    """Propose ``n`` trials for ``source`` given every trial so far (RUNNING ones are pending)."""
+    """Propose ``n`` trials for ``source`` given every trial so far.
+
+    Proposals aim at the ``target`` source's goal whatever ``source`` is: a simulator trial
+    is placed where it helps the target's optimization, not at the simulator's own
+    optimum. The model of the target uses every source that helps it; RUNNING trials of
+    ``source`` are pending points.
+    """
     start = time.perf_counter()
     live = [t for t in trials if t.source == source and t.status != TrialStatus.ABANDONED]
-    observed = [t for t in completed(trials, source) if all(o.metric in t.observations for o in config.objectives)]
+    observed = [t for t in completed(trials, target) if all(o.metric in t.observations for o in config.objectives)]
     if len(live) < settings.initial_for(space) or len(observed) < settings.min_observed:
         params, position = propose_sobol(space, n, seed=seed, position=sobol_position)
         return Proposal(params, ["sobol"] * n, position, time.perf_counter() - start)
-    _check_metrics_observed(config, trials, source)
+    _check_metrics_observed(config, trials, target)
     try:
-        params = _bayesian(space, config, trials, n, source=source, seed=seed + len(trials), settings=settings, device=device)
+        params = _bayesian(
+            space, config, trials, n, source=source, target=target, seed=seed + len(trials), settings=settings,
+            device=device,
+        )
         generator = "botorch"
     except AdaptiveError as exc:
         if not isinstance(exc, ModelFitError):
@@ -128,38 +138,41 @@ def propose(
     return Proposal(params, generators, position, time.perf_counter() - start)
 
 
-def _check_metrics_observed(config: OptimizationConfig, trials: Sequence[Trial], source: str) -> None:
-    done = completed(trials, source)
+def _check_metrics_observed(config: OptimizationConfig, trials: Sequence[Trial], target: str) -> None:
+    done = completed(trials, target)
     for metric in config.metrics:
         if not any(metric in t.observations for t in done):
             raise ValidationError(
                 "metrics", metric,
-                f"has no finite observation among completed {source!r} trials; complete trials with it before BO",
+                f"has no finite observation among completed {target!r} trials; complete trials with it before BO",
             )
 
 
 def _bayesian(
     space: SearchSpace, config: OptimizationConfig, trials: Sequence[Trial], n: int, *,
-    source: str, seed: int, settings: GenerationSettings, device: torch.device,
+    source: str, target: str, seed: int, settings: GenerationSettings, device: torch.device,
 ) -> list[dict[str, Any]]:
     # BoTorch draws restarts from torch's global generator: fork it so proposals depend only
     # on the data and the experiment's seed, and the caller's random state is left alone.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        return _bayesian_seeded(space, config, trials, n, source=source, seed=seed, settings=settings, device=device)
+        return _bayesian_seeded(
+            space, config, trials, n, source=source, target=target, seed=seed, settings=settings, device=device
+        )
 
 
 def _bayesian_seeded(
     space: SearchSpace, config: OptimizationConfig, trials: Sequence[Trial], n: int, *,
-    source: str, seed: int, settings: GenerationSettings, device: torch.device,
+    source: str, target: str, seed: int, settings: GenerationSettings, device: torch.device,
 ) -> list[dict[str, Any]]:
-    datas = [metric_data(trials, space, m, source=source, device=device) for m in config.metrics]
+    datas = [metric_data(trials, space, m, source=target, device=device, other_sources=True) for m in config.metrics]
     datas, transformed = bilog_constraint_metrics(datas, config)
     model = fit_models(datas, seed=seed)
-    X_baseline = torch.unique(torch.cat([d.X for d in datas]), dim=0)
+    # The incumbent is judged where the target was observed.
+    X_baseline = torch.unique(torch.cat([d.X[d.rows_of(0)] for d in datas]), dim=0)
     ref = None
     if len(config.objectives) > 1:
-        ref = reference_point(config, feasible_signed_objectives(config, trials, source))
+        ref = reference_point(config, feasible_signed_objectives(config, trials, target))
     acqf = build_acquisition(
         model, config, X_baseline=X_baseline, X_pending=pending_X(trials, space, source=source, device=device),
         ref_point=ref, mc_samples=settings.mc_samples, seed=seed, transformed=frozenset(transformed),

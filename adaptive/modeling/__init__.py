@@ -2,11 +2,22 @@
 
 from adaptive.modeling.data import MetricData, completed, metric_data, pending_X
 from adaptive.modeling.device import resolve_device
-from adaptive.modeling.fit import ModelFitError, fit_each_metric, fit_metric_model, fit_models
+from adaptive.modeling.fit import (
+    ModelFitError,
+    SourceChoice,
+    SourceComparison,
+    compare_sources,
+    fit_each_metric,
+    fit_metric_model,
+    fit_models,
+)
 
 __all__ = [
     "MetricData",
     "ModelFitError",
+    "SourceChoice",
+    "SourceComparison",
+    "compare_sources",
     "completed",
     "fit_each_metric",
     "fit_metric_model",

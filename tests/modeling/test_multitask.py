@@ -1,0 +1,192 @@
+"""Multi-task GPs over sources: model choice by LOO evidence, source report, per-source proposals."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+import torch
+from botorch.models import MultiTaskGP, SingleTaskGP
+
+import adaptive as ad
+from adaptive.modeling import MetricData, compare_sources, fit_metric_model
+from adaptive.modeling.loo import loo_errors
+from adaptive.modeling.multitask import build_multitask
+
+
+def online(p: dict) -> float:
+    return -4 * ((p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2) + math.sin(5 * p["x"])
+
+
+def make(url: str, simulator, *, n_sim: int = 30, n_online: int = 6, seed: int = 0, name: str = "mt") -> ad.Experiment:
+    exp = ad.create_experiment(
+        name, parameters={"x": ad.Float(0, 1), "y": ad.Float(0, 1)}, objectives=ad.Maximize("m"), storage=url,
+        seed=seed, generation=ad.GenerationSettings(initial_trials=4),
+    )
+    rng = np.random.default_rng(seed)
+    for _ in range(n_sim):
+        p = {"x": float(rng.random()), "y": float(rng.random())}
+        exp.attach(p, {"m": simulator(p)}, source="simulator")
+    for _ in range(n_online):
+        p = {"x": float(rng.random()), "y": float(rng.random())}
+        exp.attach(p, {"m": online(p)})
+    return exp
+
+
+def shifted(p: dict) -> float:
+    return online(p) - 0.5
+
+
+def useless(p: dict) -> float:
+    return math.cos(9 * p["y"] + 3 * p["x"])
+
+
+def test_loo_errors_match_refitting_without_each_row():
+    torch.manual_seed(0)
+    X = torch.rand(12, 2, dtype=torch.float64)
+    Y = torch.sin(4 * X[:, :1]) + 0.05 * torch.randn(12, 1, dtype=torch.float64)
+    data = MetricData("m", X, Y, None, tuple(range(12)))
+    model = fit_metric_model(data)
+    errors = loo_errors(model)
+    state = {k: v for k, v in model.state_dict().items()}
+    for i in (0, 5, 11):
+        keep = torch.arange(12) != i
+        held = SingleTaskGP(X[keep], Y[keep], outcome_transform=None)
+        # Same hyperparameters and the same standardization as the full model.
+        mean, std = model.outcome_transform.means, model.outcome_transform.stdvs
+        held = SingleTaskGP(X[keep], (Y[keep] - mean) / std, outcome_transform=None)
+        held.load_state_dict({k: v for k, v in state.items() if not k.startswith("outcome_transform")}, strict=False)
+        held.eval()
+        with torch.no_grad():
+            predicted = held.posterior(X[i : i + 1]).mean.squeeze() * std.squeeze() + mean.squeeze()
+        assert float(errors[i]) == pytest.approx(float(Y[i, 0] - predicted), rel=1e-5, abs=1e-8)
+
+
+def test_shifted_simulator_helps_and_its_bias_is_measured(sqlite_url):
+    exp = make(sqlite_url, shifted)
+    report = exp.source_report()
+    assert list(report["source"]) == ["simulator"]
+    row = report.iloc[0]
+    assert row["target_rows"] == 6 and row["source_rows"] == 30
+    assert row["model"] == "multi-task"
+    assert row["correlation"] > 0.8
+    assert row["bias_mean"] == pytest.approx(0.5, abs=0.1)  # online minus simulator
+    assert row["loo_rmse_all_sources"] < 0.5 * row["loo_rmse_target_only"]
+    # Predictions of the online metric use the simulator: close to the truth away from online data.
+    grid = [{"x": x, "y": y} for x in (0.1, 0.5, 0.9) for y in (0.2, 0.8)]
+    predicted = exp.predict(grid)["m_mean"].to_numpy()
+    truth = np.array([online(p) for p in grid])
+    assert np.abs(predicted - truth).mean() < 0.15
+    simulated = exp.predict(grid, source="simulator")["m_mean"].to_numpy()
+    assert np.abs(simulated - (truth - 0.5)).max() < 0.15
+
+
+def test_useless_simulator_is_ignored_and_the_choice_is_logged(sqlite_url, tmp_path, caplog):
+    exp = make(sqlite_url, useless, n_online=8)
+    with caplog.at_level(logging.INFO, logger="adaptive.modeling.fit"):
+        report = exp.source_report()
+    row = report.iloc[0]
+    assert row["model"] == "single-source"
+    assert row["loo_rmse_all_sources"] > row["loo_rmse_target_only"]
+    assert "single-source model" in caplog.text and "ignoring them" in row["reason"]
+    # Ignoring the simulator means predicting exactly as an online-only experiment does.
+    grid = [{"x": 0.2, "y": 0.3}, {"x": 0.7, "y": 0.9}]
+    only = ad.create_experiment(
+        "only", parameters={"x": ad.Float(0, 1), "y": ad.Float(0, 1)}, objectives=ad.Maximize("m"),
+        storage=f"sqlite:///{tmp_path / 'only.db'}", seed=0,
+    )
+    for t in exp.trials(source="online"):
+        only.attach(t.params, {"m": t.observations["m"].mean})
+    np.testing.assert_allclose(exp.predict(grid)["m_mean"], only.predict(grid)["m_mean"], rtol=1e-9)
+
+
+def test_too_few_online_rows_use_every_source(sqlite_url):
+    exp = make(sqlite_url, shifted, n_online=2)
+    row = exp.source_report().iloc[0]
+    assert row["model"] == "multi-task" and "too few" in row["reason"]
+    assert math.isnan(row["loo_rmse_target_only"])
+
+
+def test_no_online_rows_yet_is_reported_not_raised(sqlite_url):
+    exp = make(sqlite_url, shifted, n_online=0)
+    row = exp.source_report().iloc[0]
+    assert row["model"] == "none" and row["target_rows"] == 0
+    with pytest.raises(ad.ValidationError, match="online"):
+        exp.predict([{"x": 0.5, "y": 0.5}])
+
+
+def test_single_source_experiment_has_an_empty_report(sqlite_url):
+    exp = make(sqlite_url, shifted, n_sim=0)
+    assert exp.source_report().empty
+
+
+def test_simulator_proposals_aim_at_the_online_optimum(sqlite_url):
+    # The simulator's own optimum is at x = 1 (a steep linear bias); online's is near x = 0.3.
+    exp = make(sqlite_url, lambda p: online(p) + 4 * p["x"], n_sim=30, n_online=8)
+    first = exp.suggest(2, source="simulator")
+    assert [t.source for t in first] == ["simulator", "simulator"]
+    assert {t.generator for t in first} == {"botorch"}
+    assert all(t.params["x"] < 0.7 for t in first), [t.params for t in first]
+    # Running simulator trials are pending for the simulator: the next call goes elsewhere.
+    (second,) = exp.suggest(1, source="simulator")
+    for t in first:
+        assert math.dist(tuple(second.params.values()), tuple(t.params.values())) > 1e-3
+    (on,) = exp.suggest(1)
+    assert on.source == "online" and on.generator == "botorch"
+
+
+def test_online_suggestions_use_simulator_knowledge(sqlite_url):
+    exp = make(sqlite_url, shifted, n_sim=40, n_online=5)
+    for _ in range(3):
+        (t,) = exp.suggest(1)
+        exp.complete(t.id, {"m": online(t.params)})
+    best = max(t.observations["m"].mean for t in exp.trials(source="online"))
+    optimum = max(online({"x": x, "y": 0.6}) for x in np.linspace(0, 1, 201))
+    assert optimum - best < 0.1
+
+
+def test_multi_objective_with_constraint_and_sems(sqlite_url):
+    exp = ad.create_experiment(
+        "moo", parameters={"x": ad.Float(0, 1), "y": ad.Float(0, 1)},
+        objectives=[ad.Maximize("a", threshold=-2.0), ad.Maximize("b", threshold=-2.0)],
+        outcome_constraints=["c <= 0.8"], storage=sqlite_url, seed=1, generation=ad.GenerationSettings(initial_trials=4),
+    )
+
+    def metrics(p: dict, offset: float) -> dict:
+        return {
+            "a": (online(p) + offset, 0.05), "b": (-((p["x"] - 0.8) ** 2) * 3 + offset, 0.05),
+            "c": (p["y"] + offset, 0.02),
+        }
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        p = {"x": float(rng.random()), "y": float(rng.random())}
+        exp.attach(p, metrics(p, 0.2), source="simulator")
+    for _ in range(5):
+        p = {"x": float(rng.random()), "y": float(rng.random())}
+        exp.attach(p, metrics(p, 0.0))
+    trials = exp.suggest(2)
+    assert {t.generator for t in trials} == {"botorch"}
+    report = exp.source_report()
+    assert sorted(report["metric"]) == ["a", "b", "c"]
+    assert (report["correlation"] > 0.5).all()
+    assert report.set_index("metric").loc["c", "bias_mean"] == pytest.approx(-0.2, abs=0.05)
+    frontier = exp.pareto_frontier(model=True)
+    assert {"a_pred", "b_pred", "p_feasible"} <= set(frontier.columns)
+
+
+def test_compare_sources_with_known_noise_uses_fixed_noise():
+    torch.manual_seed(1)
+    X = torch.rand(20, 1, dtype=torch.float64)
+    task = torch.cat([torch.zeros(6, 1), torch.ones(14, 1)]).double()
+    Y = torch.sin(6 * X) + 0.3 * task
+    data = MetricData("m", X, Y, torch.full_like(Y, 1e-4), tuple(range(20)), task, ("online", "sim"))
+    comparison = compare_sources(data)
+    assert isinstance(comparison.multi, MultiTaskGP)
+    noise = comparison.multi.likelihood.noise
+    assert noise.shape[-1] == 20  # one fixed variance per row, not an inferred level
+    assert comparison.choice.rows == {"online": 6, "sim": 14}
+    with pytest.raises(ValueError, match="one source"):
+        build_multitask(data.only(0), None)
