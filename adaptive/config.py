@@ -144,8 +144,12 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None) -> Experim
         raise ValidationError("seed", seed, "must be an integer in [0, 2**31)")
     generation = GenerationSettings.from_dict(_table(data, "generation"))
     metrics = _table(data, "metrics")
-    if metrics and metrics.get("kind") not in ("python", "sql", "file"):
-        raise ValidationError("metrics.kind", metrics.get("kind"), "expected 'python', 'sql' or 'file'")
+    if metrics and metrics.get("kind") not in ("python", "sql", "file", "events"):
+        raise ValidationError("metrics.kind", metrics.get("kind"), "expected 'python', 'sql', 'file' or 'events'")
+    if metrics.get("kind") == "events":
+        from adaptive.sources.events import parse_events_spec  # the sources package imports this module
+
+        parse_events_spec(metrics)
     return ExperimentConfig(
         name=name, search_space=space, optimization=optimization, target_source=target, seed=seed,
         generation=generation, rounds=_rounds(_table(data, "rounds"), target), metrics=metrics,

@@ -85,7 +85,11 @@ def make_source(spec: Mapping[str, Any]) -> MetricSource:
         if not spec.get("path"):
             raise ValidationError("metrics.path", spec.get("path"), "a CSV or Parquet file")
         return FileSource(spec["path"], timeout)
-    raise ValidationError("metrics.kind", kind, "expected 'python', 'sql' or 'file'")
+    if kind == "events":
+        from adaptive.sources.events import EventsSource
+
+        return EventsSource(spec, timeout)
+    raise ValidationError("metrics.kind", kind, "expected 'python', 'sql', 'file' or 'events'")
 
 
 @dataclass

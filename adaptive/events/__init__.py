@@ -1,0 +1,22 @@
+"""Closing the loop: raw event logs -> trial metrics and bandit rewards.
+
+Three logs (:mod:`adaptive.events.schema`): intents (decisions with propensities),
+treatments (what was actually shown) and activity (what members did). The
+attribution runs as one SQL text on DuckDB (embedded, the default) or on Apache
+Spark, so both engines give the same numbers.
+"""
+
+from adaptive.events.compute import EventMetrics, compute_metrics, reward_deltas
+from adaptive.events.engines import DuckDBEngine, SparkEngine
+from adaptive.events.schema import AttributionSettings, EventMetric, RatioMetric
+
+__all__ = [
+    "AttributionSettings",
+    "DuckDBEngine",
+    "EventMetric",
+    "EventMetrics",
+    "RatioMetric",
+    "SparkEngine",
+    "compute_metrics",
+    "reward_deltas",
+]

@@ -1,0 +1,39 @@
+"""A Spark session per test worker (``local[2]``), started once: Spark takes seconds to start.
+
+Without PySpark or Java, Spark tests skip locally and fail under CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def spark_engine():
+    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        if in_ci:
+            pytest.fail("PySpark is not installed; CI must test the Spark engine")
+        pytest.skip("Spark tests need PySpark (pip install -e '.[dev]')")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        if in_ci:
+            pytest.fail("no Java runtime; CI must test the Spark engine")
+        pytest.skip("Spark tests need a Java runtime (17 or newer)")
+    from adaptive.events import SparkEngine
+
+    engine = SparkEngine("local[2]")
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(params=["duckdb", "spark"])
+def engine(request):
+    """Each engine test runs on DuckDB and on Spark."""
+    if request.param == "duckdb":
+        return "duckdb"
+    return request.getfixturevalue("spark_engine")
