@@ -50,14 +50,21 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from adaptive.demo import run_demo
+    from adaptive.demo import run_demo, run_online_offline_demo
 
-    exp, results = run_demo(args.storage, rounds=args.rounds, batch=args.batch)
+    if args.online_offline:
+        exp, results = run_online_offline_demo(args.storage, rounds=args.rounds)
+    else:
+        exp, results = run_demo(args.storage, rounds=args.rounds, batch=args.batch)
     for r in results:
         print(f"round {r.round_id}: {r.status.lower()}, completed {r.counts.get('completed', 0)}, "
               f"proposed {sum(r.counts.get('proposed', {}).values())}")
     frame = exp.trials_frame()
     print(f"experiment {exp.name!r} in {exp.database.masked_url}: {len(frame)} trials")
+    if args.online_offline:
+        with pd.option_context("display.width", 160, "display.precision", 3):
+            print(exp.source_report().drop(columns=["reason"]).to_string(index=False))
+        return EXIT_OK
     front = exp.pareto_frontier()
     columns = ["trial_id", "viral_weight", "posts_to_load", "ranker", "engagement", "cpu_ms"]
     with pd.option_context("display.width", 120, "display.precision", 3):
@@ -252,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_arg(demo)
     demo.add_argument("--rounds", type=int, default=3)
     demo.add_argument("--batch", type=int, default=4)
+    demo.add_argument("--online-offline", action="store_true",
+                      help="the online/offline demo: offline replay trials plus a few online ones, multi-task model")
     demo.set_defaults(func=cmd_demo)
     return parser
 

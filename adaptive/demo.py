@@ -99,3 +99,47 @@ def run_demo(storage: str | Database | None, *, rounds: int = 3, batch: int = 4)
         results.append(run_round(exp.name, storage=exp.database))
         logger.info("demo round %d/%d: %s", r + 1, rounds, results[-1].counts)
     return exp, results
+
+
+ONLINE_OFFLINE_NAME = "demo-online-offline"
+
+
+def replay_metrics(experiment: str, trials: Sequence[Trial]) -> list[tuple[int, str, float, float]]:
+    """Metric source for the online/offline demo: online results are noisy; the offline replay
+    ("simulator") is cheap and precise but biased (scaled, shifted, and off along diversity)."""
+    rows = []
+    for t in trials:
+        rng = np.random.default_rng(1000 + t.id)
+        w, fresh, div = t.params["ranking_weight"], t.params["freshness_hours"], t.params["diversity"]
+        minutes = 3.0 - 6.0 * (w - 0.65) ** 2 - 0.4 * (math.log(fresh / 12.0)) ** 2 + 1.2 * div * (1.0 - div)
+        if t.source == "simulator":
+            rows.append((t.id, "watch_minutes", 0.8 * minutes + 0.6 + 0.5 * div + rng.normal(0, 0.02), 0.02))
+        else:
+            rows.append((t.id, "watch_minutes", minutes + rng.normal(0, 0.08), 0.08))
+    return rows
+
+
+ONLINE_OFFLINE_CONFIG = {
+    "name": ONLINE_OFFLINE_NAME,
+    "seed": 0,
+    "parameters": {
+        "ranking_weight": {"type": "float", "low": 0.0, "high": 1.0},
+        "freshness_hours": {"type": "float", "low": 1.0, "high": 72.0, "log": True},
+        "diversity": {"type": "float", "low": 0.0, "high": 1.0},
+    },
+    "objectives": [{"metric": "watch_minutes", "direction": "maximize"}],
+    "generation": {"initial_trials": 4},
+    "rounds": {"max_parallel": {"online": 2, "simulator": 6}},
+    "metrics": {"kind": "python", "function": "adaptive.demo:replay_metrics"},
+}
+
+
+def run_online_offline_demo(storage: str | Database | None, *, rounds: int = 4) -> tuple[Experiment, list[RoundResult]]:
+    """Apply the online/offline demo config and run ``rounds`` rounds: each keeps 6 offline
+    replay trials and 2 online trials in flight."""
+    exp, _ = apply_config(parse_config(ONLINE_OFFLINE_CONFIG), storage=storage)
+    results = []
+    for r in range(rounds):
+        results.append(run_round(exp.name, storage=exp.database))
+        logger.info("online/offline demo round %d/%d: %s", r + 1, rounds, results[-1].counts)
+    return exp, results

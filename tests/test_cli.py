@@ -40,6 +40,16 @@ def test_demo_runs_end_to_end_on_sqlite(tmp_path):
     assert frame["engagement"].notna().sum() == 6
 
 
+def test_online_offline_demo_prints_the_source_report(tmp_path):
+    url = f"sqlite:///{tmp_path}/demo.db"
+    result = run("demo", "--online-offline", "--storage", url, "--rounds", "2")
+    assert result.returncode == 0, result.stderr
+    assert "'demo-online-offline'" in result.stdout and "16 trials" in result.stdout
+    report = ad.load_experiment("demo-online-offline", storage=url).source_report()
+    assert list(report["source"]) == ["simulator"] and report["source_rows"].iloc[0] == 6
+    assert "simulator" in result.stdout and "correlation" in result.stdout
+
+
 def test_errors_are_one_line_without_traceback_or_secret():
     result = run("db", "upgrade", "--storage", "postgresql://u:hunter2@127.0.0.1:1/x")
     assert result.returncode == 1

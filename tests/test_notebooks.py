@@ -35,3 +35,14 @@ def test_pareto_review(database, tmp_path, monkeypatch):
     book = execute("pareto_review.ipynb", tmp_path, monkeypatch)
     text = "".join(str(o.get("text", "")) for c in book.cells for o in c.get("outputs", []))
     assert "export version 1" in text
+
+
+def test_online_offline(database, tmp_path, monkeypatch):
+    from adaptive.demo import run_online_offline_demo
+
+    run_online_offline_demo(database, rounds=3)
+    book = execute("online_offline.ipynb", tmp_path, monkeypatch)
+    text = "".join(str(o.get("text", "")) for c in book.cells for o in c.get("outputs", []))
+    assert "multi-task model, correlation" in text
+    assert "online LOO RMSE" in text and "bias (online - simulator)" in text
+    assert sum("plotly" in str(o.get("data", {})) for c in book.cells for o in c.get("outputs", [])) >= 3

@@ -120,11 +120,11 @@ def compute_metrics(
             runner.execute(sql)
         for table in TABLES:
             _validate(runner, table)
-        for sql in query.attribution_views(
+        for name, select in query.attribution_views(
             watermark_us=watermark_us, exposure_us=_us(settings.exposure_window),
             attribution_us=_us(settings.attribution_window), touch=settings.touch,
         ) + query.value_views(events):
-            runner.execute(sql)
+            runner.materialize(name, select)
         frames = [_stats(runner.fetch(query.stats_query(v, events, ratios)), v, events, ratios) for v in VIEWS]
         result = EventMetrics(
             metrics=pd.concat(frames, ignore_index=True).sort_values(["experiment", "arm", "view", "metric"], ignore_index=True),

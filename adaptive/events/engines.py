@@ -64,6 +64,9 @@ class Engine(Protocol):
 
     def execute(self, sql: str) -> None: ...
 
+    def materialize(self, name: str, select: str) -> None:
+        """Compute ``select`` once and keep it as relation ``name`` for later queries."""
+
     def fetch(self, sql: str) -> pd.DataFrame: ...
 
     def close(self) -> None: ...
@@ -116,6 +119,9 @@ class DuckDBEngine:
 
     def execute(self, sql: str) -> None:
         self.con.execute(sql)
+
+    def materialize(self, name: str, select: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS {select}")
 
     def fetch(self, sql: str) -> pd.DataFrame:
         cursor = self.con.execute(sql)
@@ -179,6 +185,11 @@ class SparkEngine:
 
     def execute(self, sql: str) -> None:
         self.spark.sql(sql)
+
+    def materialize(self, name: str, select: str) -> None:
+        self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
+        self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {select}")
+        self.spark.sql(f"CACHE TABLE {name}")
 
     def fetch(self, sql: str) -> pd.DataFrame:
         df = self.spark.sql(sql)

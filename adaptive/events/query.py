@@ -5,7 +5,8 @@ non-finite float is spotted (:class:`Dialect`); everything else is the SQL both
 DuckDB and Spark SQL accept, so the two engines run the same computation.
 Times are compared as integer microseconds since the epoch (UTC).
 
-Views, in order (``raw_<table>`` are the engine's registered logs):
+Relations, in order (``raw_<table>`` are the engine's registered logs; ``stg_`` are
+views, the ``v_`` ones are materialized once because several queries read them):
 
 - ``stg_<table>``: typed columns, ``ts_us`` and ``ing_us`` (ingestion, defaulting to ``ts``);
 - ``v_<table>``: rows ingested by the watermark, duplicates (same id) dropped;
@@ -76,46 +77,47 @@ def validation_query(dialect: Dialect, table: str) -> tuple[str, list[tuple[str,
     return f"SELECT COUNT(*) AS n, {', '.join(parts)} FROM stg_{table}", [(label, column) for label, _, column in checks]
 
 
-def attribution_views(*, watermark_us: int, exposure_us: int, attribution_us: int, touch: str) -> list[str]:
+def attribution_views(*, watermark_us: int, exposure_us: int, attribution_us: int, touch: str) -> list[tuple[str, str]]:
+    """``(name, SELECT)`` pairs, in dependency order, for the engine to materialize."""
     order = "ASC" if touch == "first" else "DESC"
     views = []
     for table, id_column in (("intents", "decision_id"), ("treatments", "event_id"), ("activity", "event_id")):
-        views.append(
-            f"CREATE OR REPLACE TEMPORARY VIEW v_{table} AS SELECT * FROM ("
+        views.append((
+            f"v_{table}", "SELECT * FROM ("
             f"SELECT s.*, ROW_NUMBER() OVER (PARTITION BY {id_column} ORDER BY ing_us, ts_us) AS dup_rank "
-            f"FROM stg_{table} s WHERE ing_us <= {watermark_us}) d WHERE dup_rank = 1"
-        )
-    views.append(
-        "CREATE OR REPLACE TEMPORARY VIEW v_matched AS SELECT * FROM ("
+            f"FROM stg_{table} s WHERE ing_us <= {watermark_us}) d WHERE dup_rank = 1",
+        ))
+    views.append((
+        "v_matched", "SELECT * FROM ("
         "SELECT t.event_id, t.member_id, t.experiment, t.arm, t.ts_us, t.device, i.decision_id, "
         "ROW_NUMBER() OVER (PARTITION BY t.event_id ORDER BY i.ts_us DESC, i.decision_id) AS match_rank "
         "FROM v_treatments t JOIN v_intents i ON t.member_id = i.member_id AND t.experiment = i.experiment "
-        f"AND t.arm = i.arm AND t.ts_us >= i.ts_us AND t.ts_us < i.ts_us + {exposure_us}) m WHERE match_rank = 1"
-    )
-    views.append(
-        "CREATE OR REPLACE TEMPORARY VIEW v_orphans AS SELECT t.event_id, t.member_id, t.experiment, t.arm, t.ts_us, "
-        "t.device FROM v_treatments t LEFT JOIN v_matched m ON t.event_id = m.event_id WHERE m.event_id IS NULL"
-    )
-    views.append(
-        "CREATE OR REPLACE TEMPORARY VIEW v_decisions AS SELECT i.decision_id, i.member_id, i.experiment, i.arm, "
+        f"AND t.arm = i.arm AND t.ts_us >= i.ts_us AND t.ts_us < i.ts_us + {exposure_us}) m WHERE match_rank = 1",
+    ))
+    views.append((
+        "v_orphans", "SELECT t.event_id, t.member_id, t.experiment, t.arm, t.ts_us, "
+        "t.device FROM v_treatments t LEFT JOIN v_matched m ON t.event_id = m.event_id WHERE m.event_id IS NULL",
+    ))
+    views.append((
+        "v_decisions", "SELECT i.decision_id, i.member_id, i.experiment, i.arm, "
         "i.policy_version, i.propensity, i.ts_us, e.exposed_us, COALESCE(e.n_shown, 0) AS n_shown FROM v_intents i "
         "LEFT JOIN (SELECT decision_id, MIN(ts_us) AS exposed_us, COUNT(*) AS n_shown FROM v_matched "
-        "GROUP BY decision_id) e ON i.decision_id = e.decision_id"
-    )
+        "GROUP BY decision_id) e ON i.decision_id = e.decision_id",
+    ))
     for view, anchor, where in (("itt", "ts_us", ""), ("treated", "exposed_us", " WHERE exposed_us IS NOT NULL")):
-        views.append(
-            f"CREATE OR REPLACE TEMPORARY VIEW v_attr_{view} AS SELECT * FROM ("
+        views.append((
+            f"v_attr_{view}", "SELECT * FROM ("
             "SELECT a.event_id, a.event_type, a.value, d.decision_id, d.experiment, "
             f"ROW_NUMBER() OVER (PARTITION BY a.event_id, d.experiment ORDER BY d.anchor_us {order}, d.decision_id) "
             "AS touch_rank FROM v_activity a JOIN ("
             f"SELECT decision_id, member_id, experiment, {anchor} AS anchor_us FROM v_decisions{where}) d "
             f"ON a.member_id = d.member_id AND a.ts_us >= d.anchor_us AND a.ts_us < d.anchor_us + {attribution_us}"
-            ") r WHERE touch_rank = 1"
-        )
+            ") r WHERE touch_rank = 1",
+        ))
     return views
 
 
-def value_views(metrics: list[EventMetric]) -> list[str]:
+def value_views(metrics: list[EventMetric]) -> list[tuple[str, str]]:
     """``v_values_<view>``: one row per attributed decision, column ``m<i>`` per event metric."""
     views = []
     for view in ("itt", "treated"):
@@ -126,10 +128,7 @@ def value_views(metrics: list[EventMetric]) -> list[str]:
                 cols.append(f"SUM(CASE WHEN {hit} THEN value ELSE 0 END) AS m{i}")
             else:
                 cols.append(f"SUM(CASE WHEN {hit} THEN 1 ELSE 0 END) AS m{i}")
-        views.append(
-            f"CREATE OR REPLACE TEMPORARY VIEW v_values_{view} AS SELECT decision_id, {', '.join(cols)} "
-            f"FROM v_attr_{view} GROUP BY decision_id"
-        )
+        views.append((f"v_values_{view}", f"SELECT decision_id, {', '.join(cols)} FROM v_attr_{view} GROUP BY decision_id"))
     return views
 
 
