@@ -20,7 +20,7 @@ from adaptive.analysis.predictions import model_frontier, predict_frame
 from adaptive.analysis.sources import source_report
 from adaptive.errors import NotFoundError, ValidationError
 from adaptive.generation import GenerationSettings, feasible_signed_objectives, propose
-from adaptive.modeling import fit_each_metric, resolve_device
+from adaptive.modeling import WarmStarts, fit_each_metric, resolve_device
 from adaptive.serving import ServingDistribution
 from adaptive.objectives import Objective, OptimizationConfig, OutcomeConstraint
 from adaptive.space import Parameter, SearchSpace
@@ -60,6 +60,8 @@ class Experiment:
         self.database = database
         self.generation = generation or GenerationSettings()
         self.device = resolve_device(device)
+        # Model fits start from this object's previous fits (see WarmStarts).
+        self._warm_starts = WarmStarts()
 
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, storage={self.database.masked_url!r})"
@@ -86,6 +88,7 @@ class Experiment:
             proposal = propose(
                 self.search_space, self.config, repo.load_trials(session, stored), n, source=source,
                 target=self.target_source, seed=stored.seed, sobol_position=stored.sobol_position, settings=self.generation, device=self.device,
+                warm=self._warm_starts,
             )
             if proposal.sobol_position != stored.sobol_position:
                 repo.set_sobol_position(session, stored.id, proposal.sobol_position)

@@ -23,7 +23,7 @@ from adaptive.generation.acquisition import build_acquisition
 from adaptive.generation.optimize import OptimizerSettings, maximize
 from adaptive.generation.sobol import propose_sobol
 from adaptive.generation.transforms import bilog_constraint_metrics
-from adaptive.modeling import ModelFitError, completed, fit_models, metric_data, pending_X
+from adaptive.modeling import ModelFitError, WarmStarts, completed, fit_models, metric_data, pending_X
 from adaptive.objectives import OptimizationConfig
 from adaptive.space import SearchSpace
 from adaptive.trial import Trial, TrialStatus
@@ -100,6 +100,7 @@ def propose(
     sobol_position: int,
     settings: GenerationSettings,
     device: torch.device,
+    warm: WarmStarts | None = None,
 ) -> Proposal:
     """Propose ``n`` trials for ``source`` given every trial so far.
 
@@ -118,7 +119,7 @@ def propose(
     try:
         params = _bayesian(
             space, config, trials, n, source=source, target=target, seed=seed + len(trials), settings=settings,
-            device=device,
+            device=device, warm=warm,
         )
         generator = "botorch"
     except AdaptiveError as exc:
@@ -151,23 +152,26 @@ def _check_metrics_observed(config: OptimizationConfig, trials: Sequence[Trial],
 def _bayesian(
     space: SearchSpace, config: OptimizationConfig, trials: Sequence[Trial], n: int, *,
     source: str, target: str, seed: int, settings: GenerationSettings, device: torch.device,
+    warm: WarmStarts | None = None,
 ) -> list[dict[str, Any]]:
     # BoTorch draws restarts from torch's global generator: fork it so proposals depend only
     # on the data and the experiment's seed, and the caller's random state is left alone.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         return _bayesian_seeded(
-            space, config, trials, n, source=source, target=target, seed=seed, settings=settings, device=device
+            space, config, trials, n, source=source, target=target, seed=seed, settings=settings, device=device,
+            warm=warm,
         )
 
 
 def _bayesian_seeded(
     space: SearchSpace, config: OptimizationConfig, trials: Sequence[Trial], n: int, *,
     source: str, target: str, seed: int, settings: GenerationSettings, device: torch.device,
+    warm: WarmStarts | None = None,
 ) -> list[dict[str, Any]]:
     datas = [metric_data(trials, space, m, source=target, device=device, other_sources=True) for m in config.metrics]
     datas, transformed = bilog_constraint_metrics(datas, config)
-    model = fit_models(datas, seed=seed)
+    model = fit_models(datas, seed=seed, warm=warm)
     # The incumbent is judged where the target was observed.
     X_baseline = torch.unique(torch.cat([d.X[d.rows_of(0)] for d in datas]), dim=0)
     ref = None

