@@ -76,7 +76,12 @@ def _locked_round(exp: Experiment, database: Database, start: float) -> RoundRes
         export = stored.spec.get("export") or {}
         if export.get("every_round"):
             step = time.perf_counter()
-            result.counts["export_version"] = _export(exp, export)
+            if _has_target_results(exp):
+                result.counts["export_version"] = _export(exp, export)
+            else:
+                # A new experiment has nothing to export yet; that is not a failed round.
+                result.counts["export_version"] = None
+                logger.info("experiment %r: no completed %r trial yet, export skipped", exp.name, exp.target_source)
             timings["export"] = time.perf_counter() - step
     except AdaptiveError as exc:
         result.status = "ERROR"
@@ -130,6 +135,14 @@ def _propose(exp: Experiment, policy: RoundPolicy) -> dict[str, int]:
         gap = limit - sum(1 for t in running if t.source == source)
         proposed[source] = len(exp.suggest(gap, source=source)) if gap > 0 else 0
     return proposed
+
+
+def _has_target_results(exp: Experiment) -> bool:
+    objectives = [o.metric for o in exp.config.objectives]
+    return any(
+        all(m in t.observations for m in objectives)
+        for t in exp.trials(status=TrialStatus.COMPLETED, source=exp.target_source)
+    )
 
 
 def _export(exp: Experiment, spec: dict[str, Any]) -> int:

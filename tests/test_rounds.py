@@ -64,6 +64,8 @@ def test_stale_trials_fail_and_source_errors_are_recorded(sqlite_url, monkeypatc
 def test_export_every_round(sqlite_url, tmp_path):
     path = tmp_path / "out" / "dist.json"
     exp = setup(sqlite_url, export={"every_round": True, "top_k": 2, "path": str(path)})
+    first = run_round("cron", storage=sqlite_url)  # nothing completed yet: no export, not an error
+    assert first.status == "DONE" and first.counts["export_version"] is None and not path.exists()
     exp.attach({"x": 0.2}, {"y": 0.2})
     exp.attach({"x": 0.8}, {"y": 0.8})
     result = run_round("cron", storage=sqlite_url)

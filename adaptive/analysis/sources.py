@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -66,5 +65,5 @@ def source_report(
     for column in ("target_rows", "source_rows"):
         frame[column] = frame[column].astype("int64")
     for column in ("correlation", "bias_mean", "bias_std", "loo_rmse_target_only", "loo_rmse_all_sources"):
-        frame[column] = frame[column].astype(float).replace({None: np.nan})
+        frame[column] = frame[column].astype(float)
     return frame

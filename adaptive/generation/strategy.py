@@ -155,7 +155,8 @@ def _bayesian(
     warm: WarmStarts | None = None,
 ) -> list[dict[str, Any]]:
     # BoTorch draws restarts from torch's global generator: fork it so proposals depend only
-    # on the data and the experiment's seed, and the caller's random state is left alone.
+    # on the data, the experiment's seed and (through warm-started fits) earlier calls of
+    # this Experiment object, and the caller's random state is left alone.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         return _bayesian_seeded(

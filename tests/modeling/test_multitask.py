@@ -212,3 +212,10 @@ def test_warm_starts_reuse_hyperparameters_only_while_data_are_similar():
     grid = torch.rand(50, 2, dtype=torch.float64)
     with torch.no_grad():
         torch.testing.assert_close(hot.posterior(grid).mean, cold.posterior(grid).mean, rtol=0, atol=1e-3)
+
+
+def test_anti_correlated_simulator_is_ignored(sqlite_url):
+    exp = make(sqlite_url, lambda p: -online(p), n_online=8)
+    row = exp.source_report().iloc[0]
+    assert row["model"] == "single-source", row.to_dict()
+    assert row["loo_rmse_all_sources"] > row["loo_rmse_target_only"]
