@@ -92,12 +92,15 @@ DEMO_CONFIG = {
 
 def run_demo(storage: str | Database | None, *, rounds: int = 3, batch: int = 4) -> tuple[Experiment, list[RoundResult]]:
     """Apply the demo config (``batch`` trials in flight) and run ``rounds`` rounds."""
-    config = parse_config({**DEMO_CONFIG, "rounds": {"max_parallel": batch}})
-    exp, _ = apply_config(config, storage=storage)
+    return _run_rounds({**DEMO_CONFIG, "rounds": {"max_parallel": batch}}, storage, rounds)
+
+
+def _run_rounds(config: dict[str, Any], storage: str | Database | None, rounds: int) -> tuple[Experiment, list[RoundResult]]:
+    exp, _ = apply_config(parse_config(config), storage=storage)
     results = []
     for r in range(rounds):
         results.append(run_round(exp.name, storage=exp.database))
-        logger.info("demo round %d/%d: %s", r + 1, rounds, results[-1].counts)
+        logger.info("%s round %d/%d: %s", exp.name, r + 1, rounds, results[-1].counts)
     return exp, results
 
 
@@ -137,9 +140,4 @@ ONLINE_OFFLINE_CONFIG = {
 def run_online_offline_demo(storage: str | Database | None, *, rounds: int = 4) -> tuple[Experiment, list[RoundResult]]:
     """Apply the online/offline demo config and run ``rounds`` rounds: each keeps 6 offline
     replay trials and 2 online trials in flight."""
-    exp, _ = apply_config(parse_config(ONLINE_OFFLINE_CONFIG), storage=storage)
-    results = []
-    for r in range(rounds):
-        results.append(run_round(exp.name, storage=exp.database))
-        logger.info("online/offline demo round %d/%d: %s", r + 1, rounds, results[-1].counts)
-    return exp, results
+    return _run_rounds(ONLINE_OFFLINE_CONFIG, storage, rounds)

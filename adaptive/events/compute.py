@@ -129,14 +129,11 @@ def compute_metrics(
         result = EventMetrics(
             metrics=pd.concat(frames, ignore_index=True).sort_values(["experiment", "arm", "view", "metric"], ignore_index=True),
             rewards=_rewards(runner.fetch(query.rewards_query(events)), events),
-            treatments_without_intent=_times(runner.fetch("SELECT * FROM v_orphans ORDER BY event_id"), ["ts_us"]),
-            intents_never_treated=_times(
-                runner.fetch(
-                    "SELECT decision_id, member_id, experiment, arm, policy_version, propensity, ts_us "
-                    "FROM v_decisions WHERE exposed_us IS NULL ORDER BY decision_id"
-                ),
-                ["ts_us"],
-            ),
+            treatments_without_intent=_with_ts(runner.fetch("SELECT * FROM v_orphans ORDER BY event_id")),
+            intents_never_treated=_with_ts(runner.fetch(
+                "SELECT decision_id, member_id, experiment, arm, policy_version, propensity, ts_us "
+                "FROM v_decisions WHERE exposed_us IS NULL ORDER BY decision_id"
+            )),
             counts={k: int(v) for k, v in runner.fetch(query.counts_query(since_us, watermark_us)).iloc[0].items()},
             watermark=watermark, engine=runner.name, event_metrics=[m.name for m in events],
         )
@@ -196,11 +193,9 @@ def _stats(raw: pd.DataFrame, view: str, events: list[EventMetric], ratios: list
     return frame
 
 
-def _times(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    for column in columns:
-        name = column.removesuffix("_us") + ("_at" if column != "ts_us" else "")
-        name = "ts" if column == "ts_us" else name
-        frame[name] = pd.to_datetime(frame.pop(column).astype("Int64"), unit="us", utc=True)
+def _with_ts(frame: pd.DataFrame) -> pd.DataFrame:
+    """``ts_us`` (integer microseconds) -> ``ts`` (UTC timestamps)."""
+    frame["ts"] = pd.to_datetime(frame.pop("ts_us").astype("Int64"), unit="us", utc=True)
     return frame
 
 
