@@ -12,6 +12,7 @@ lets the caller fall back.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from linear_operator.utils.warnings import NumericalWarning
 
 from adaptive.errors import AdaptiveError, ValidationError
 from adaptive.modeling.data import MetricData, metric_data
+from adaptive.modeling.corrected import build_corrected, source_scales
 from adaptive.modeling.loo import loo_rmse
 from adaptive.modeling.multitask import build_multitask, task_correlations
 from adaptive.space import SearchSpace
@@ -87,12 +89,16 @@ class SourceChoice:
     Attributes:
         metric: the metric.
         sources: source names by task index; ``sources[0]`` is the modelled source.
-        model: ``"multi-task"`` (all sources) or ``"single-source"`` (``sources[0]`` only).
+        model: ``"multi-task"`` or ``"bias-corrected"`` (all sources) or ``"single-source"``
+            (``sources[0]`` only).
         reason: why, in words.
         loo_rmse_single: leave-one-out RMSE on the modelled source's rows from a model of
             its own data only (metric units; NaN when not computed).
         loo_rmse_multi: the same from the multi-task model over every source.
-        correlations: learned correlation of each other source with the modelled one.
+        loo_rmse_corrected: the same from the bias-corrected model.
+        correlations: the multi-task model's learned correlation of each other source with
+            the modelled one.
+        scales: the bias-corrected model's weight of each other source.
         rows: rows per source.
     """
 
@@ -102,14 +108,19 @@ class SourceChoice:
     reason: str
     loo_rmse_single: float
     loo_rmse_multi: float
+    loo_rmse_corrected: float
     correlations: dict[str, float]
+    scales: dict[str, float]
     rows: dict[str, int]
 
 
 MULTI_TASK = "multi-task"
+BIAS_CORRECTED = "bias-corrected"
 SINGLE_SOURCE = "single-source"
 # Fewer modelled-source rows than this leave no evidence to judge by.
 MIN_ROWS_TO_COMPARE = 3
+# ... and a model with other sources must beat the target-only one by this share.
+MIN_IMPROVEMENT = 0.1
 # Stopping the multi-task fit early (ftol 1e-6) was three times faster but left it in
 # a worse optimum on some data (correlation 0.77 instead of 0.95 for a shifted
 # simulator), which then lost the leave-one-out comparison: fits run to convergence.
@@ -118,23 +129,26 @@ FIT_OPTIONS = {"maxiter": 200}
 
 @dataclass(frozen=True)
 class SourceComparison:
-    """Both fitted candidates for a multi-source metric and the choice between them."""
+    """The fitted candidates for a multi-source metric and the choice between them.
+    ``others`` are the GPs of each other source alone (the bias-corrected model's mean)."""
 
     single: SingleTaskGP
     multi: MultiTaskGP
+    corrected: SingleTaskGP
+    others: dict[str, SingleTaskGP]
     choice: SourceChoice
 
     @property
     def chosen(self) -> Model:
-        return self.multi if self.choice.model == MULTI_TASK else self.single
+        return {MULTI_TASK: self.multi, BIAS_CORRECTED: self.corrected, SINGLE_SOURCE: self.single}[self.choice.model]
 
 
 def fit_metric_model(data: MetricData, *, seed: int = 0, warm: WarmStarts | None = None) -> Model:
     """A fitted GP for one metric, hyperparameters by maximum marginal likelihood.
 
-    Single-source data gets a ``SingleTaskGP``. Multi-source data gets a multi-task GP
-    when leave-one-out evidence on the modelled source's rows says the other sources
-    help, else a ``SingleTaskGP`` on its own rows (see :func:`compare_sources`).
+    Single-source data gets a ``SingleTaskGP``. Multi-source data gets a multi-task or a
+    bias-corrected GP when leave-one-out evidence on the modelled source's rows says the
+    other sources help, else a ``SingleTaskGP`` on its own rows (see :func:`compare_sources`).
 
     Raises:
         ModelFitError: every attempt failed.
@@ -145,11 +159,15 @@ def fit_metric_model(data: MetricData, *, seed: int = 0, warm: WarmStarts | None
 
 
 def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None = None) -> SourceComparison:
-    """Fit the multi-task and the single-source model; choose by LOO RMSE on source 0's rows.
+    """Fit three models of source 0 and choose by leave-one-out RMSE on its rows.
 
-    The multi-task model is kept unless it predicts the modelled source's held-out rows
-    worse than that source's own model does. With fewer than ``MIN_ROWS_TO_COMPARE``
-    rows there is no evidence and the multi-task model is used. The choice is logged.
+    Candidates: source 0's own data only; a multi-task GP over every source; and a
+    bias-corrected GP whose prior mean is a learned combination of the other sources' GPs
+    (:mod:`adaptive.modeling.corrected`). The better of the two models with other sources
+    is used when it predicts source 0's held-out rows at least ``MIN_IMPROVEMENT`` better
+    than source 0's own model, so other sources are ignored unless they help. With fewer than
+    ``MIN_ROWS_TO_COMPARE`` rows there is no evidence and the multi-task model is used.
+    The choice is logged.
     """
     own = data.only(0)
     if own.n == 0:
@@ -159,26 +177,41 @@ def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None 
         lambda: build_multitask(data, _yvar(data)), data.X[:1], name=f"{data.metric!r} (multi-task {data.sources})",
         seed=seed, warm=warm, rows=data.n,
     )
+    others = {name: _fit_single(data.only(i), seed=seed, warm=warm) for i, name in enumerate(data.sources) if i}
+    corrected = _fit(
+        lambda: build_corrected(own.X, own.Y, _yvar(own), list(others.values())), own.X[:1],
+        name=f"{data.metric!r} (bias-corrected {data.sources})", seed=seed, warm=warm, rows=data.n,
+    )
     rows = {name: int(data.rows_of(i).sum()) for i, name in enumerate(data.sources)}
     corr = task_correlations(multi)[0]
     correlations = {name: float(corr[i]) for i, name in enumerate(data.sources) if i}
+    scales = {name: float(b) for name, b in zip(others, source_scales(corrected))}
     if own.n < MIN_ROWS_TO_COMPARE:
-        rmse_single = rmse_multi = float("nan")
+        loo = {SINGLE_SOURCE: math.nan, MULTI_TASK: math.nan, BIAS_CORRECTED: math.nan}
         model, reason = MULTI_TASK, f"only {own.n} {data.sources[0]!r} rows: too few to compare, using every source"
     else:
-        rmse_single = loo_rmse(single)
-        rmse_multi = loo_rmse(multi, data.rows_of(0))
-        if rmse_multi <= rmse_single:
-            model, reason = MULTI_TASK, "other sources lower the leave-one-out error"
+        loo = {
+            SINGLE_SOURCE: loo_rmse(single), MULTI_TASK: loo_rmse(multi, data.rows_of(0)),
+            BIAS_CORRECTED: loo_rmse(corrected),
+        }
+        # Other sources must earn their place: a few target rows make LOO errors noisy.
+        best = min((MULTI_TASK, BIAS_CORRECTED), key=lambda k: loo[k])
+        if loo[best] < (1 - MIN_IMPROVEMENT) * loo[SINGLE_SOURCE]:
+            model, reason = best, f"the {best} model lowers the leave-one-out error the most"
         else:
-            model, reason = SINGLE_SOURCE, "other sources do not lower the leave-one-out error; ignoring them"
-    choice = SourceChoice(data.metric, data.sources, model, reason, rmse_single, rmse_multi, correlations, rows)
+            model = SINGLE_SOURCE
+            reason = f"other sources do not lower the leave-one-out error by {MIN_IMPROVEMENT:.0%}; ignoring them"
+    choice = SourceChoice(
+        data.metric, data.sources, model, reason, loo[SINGLE_SOURCE], loo[MULTI_TASK], loo[BIAS_CORRECTED],
+        correlations, scales, rows,
+    )
     logger.info(
-        "metric %r: %s model (LOO RMSE on %r: single-source %.4g, multi-task %.4g; correlations %s): %s",
-        data.metric, model, data.sources[0], rmse_single, rmse_multi,
+        "metric %r: %s model (LOO RMSE on %r: single-source %.4g, multi-task %.4g, bias-corrected %.4g; "
+        "correlations %s): %s",
+        data.metric, model, data.sources[0], loo[SINGLE_SOURCE], loo[MULTI_TASK], loo[BIAS_CORRECTED],
         {k: round(v, 3) for k, v in correlations.items()}, reason,
     )
-    return SourceComparison(single, multi, choice)
+    return SourceComparison(single, multi, corrected, others, choice)
 
 
 def _fit_single(data: MetricData, *, seed: int, warm: WarmStarts | None = None) -> SingleTaskGP:

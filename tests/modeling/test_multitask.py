@@ -70,9 +70,12 @@ def test_shifted_simulator_helps_and_its_bias_is_measured(sqlite_url):
     assert list(report["source"]) == ["simulator"]
     row = report.iloc[0]
     assert row["target_rows"] == 6 and row["source_rows"] == 30
-    assert row["model"] == "multi-task"
+    # A constant shift is exactly what the bias-corrected model describes: offset 0.5, weight 1.
+    assert row["model"] == "bias-corrected"
+    assert row["scale"] == pytest.approx(1.0, abs=0.05)
     assert row["correlation"] > 0.8
-    assert row["bias_mean"] == pytest.approx(0.5, abs=0.1)  # online minus simulator
+    assert row["bias_mean"] == pytest.approx(0.5, abs=0.05)  # online minus simulator
+    assert row["loo_rmse_bias_corrected"] < 0.05 * row["loo_rmse_target_only"]
     assert row["loo_rmse_all_sources"] < 0.5 * row["loo_rmse_target_only"]
     # Predictions of the online metric use the simulator: close to the truth away from online data.
     grid = [{"x": x, "y": y} for x in (0.1, 0.5, 0.9) for y in (0.2, 0.8)]
@@ -88,18 +91,24 @@ def test_useless_simulator_is_ignored_and_the_choice_is_logged(sqlite_url, tmp_p
     with caplog.at_level(logging.INFO, logger="adaptive.modeling.fit"):
         report = exp.source_report()
     row = report.iloc[0]
-    assert row["model"] == "single-source"
-    assert row["loo_rmse_all_sources"] > row["loo_rmse_target_only"]
-    assert "single-source model" in caplog.text and "ignoring them" in row["reason"]
-    # Ignoring the simulator means predicting exactly as an online-only experiment does.
-    grid = [{"x": 0.2, "y": 0.3}, {"x": 0.7, "y": 0.9}]
+    assert row["loo_rmse_all_sources"] > row["loo_rmse_target_only"]  # the multi-task model is rejected
+    assert f"{row['model']} model" in caplog.text
+    assert abs(row["scale"]) < 0.2  # the bias-corrected model gives the simulator almost no weight
     only = ad.create_experiment(
         "only", parameters={"x": ad.Float(0, 1), "y": ad.Float(0, 1)}, objectives=ad.Maximize("m"),
         storage=f"sqlite:///{tmp_path / 'only.db'}", seed=0,
     )
     for t in exp.trials(source="online"):
         only.attach(t.params, {"m": t.observations["m"].mean})
-    np.testing.assert_allclose(exp.predict(grid)["m_mean"], only.predict(grid)["m_mean"], rtol=1e-9)
+    grid = [{"x": x, "y": y} for x in np.linspace(0, 1, 6) for y in np.linspace(0, 1, 6)]
+    if row["model"] == "single-source":  # ignoring the simulator: exactly the online-only predictions
+        assert "ignoring them" in row["reason"]
+        np.testing.assert_allclose(exp.predict(grid)["m_mean"], only.predict(grid)["m_mean"], rtol=1e-9)
+    # Either way, predictions of online are no worse than ignoring the simulator.
+    truth = np.array([online(p) for p in grid])
+    error = np.sqrt(np.mean((exp.predict(grid)["m_mean"].to_numpy() - truth) ** 2))
+    alone = np.sqrt(np.mean((only.predict(grid)["m_mean"].to_numpy() - truth) ** 2))
+    assert error <= 1.1 * alone
 
 
 def test_too_few_online_rows_use_every_source(sqlite_url):
@@ -214,8 +223,13 @@ def test_warm_starts_reuse_hyperparameters_only_while_data_are_similar():
         torch.testing.assert_close(hot.posterior(grid).mean, cold.posterior(grid).mean, rtol=0, atol=1e-3)
 
 
-def test_anti_correlated_simulator_is_ignored(sqlite_url):
+def test_anti_correlated_simulator_is_used_with_a_negative_weight(sqlite_url):
+    # The multi-task kernel only allows positive correlations, so it cannot use this simulator;
+    # the bias-corrected model learns a weight of -1 and predicts online almost exactly.
     exp = make(sqlite_url, lambda p: -online(p), n_online=8)
     row = exp.source_report().iloc[0]
-    assert row["model"] == "single-source", row.to_dict()
     assert row["loo_rmse_all_sources"] > row["loo_rmse_target_only"]
+    assert row["model"] == "bias-corrected" and row["scale"] == pytest.approx(-1.0, abs=0.05)
+    grid = [{"x": x, "y": y} for x in (0.1, 0.5, 0.9) for y in (0.2, 0.8)]
+    truth = np.array([online(p) for p in grid])
+    assert np.abs(exp.predict(grid)["m_mean"].to_numpy() - truth).max() < 0.1
