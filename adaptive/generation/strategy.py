@@ -118,7 +118,10 @@ def propose(
     _check_metrics_observed(config, trials, target)
     try:
         params = _bayesian(
-            space, config, trials, n, source=source, target=target, seed=seed + len(trials), settings=settings,
+            # Seeded by the count of this source's trials: attaching other sources' results
+            # leaves the optimizer's random starts unchanged, so runs with and without a
+            # simulator differ only where the model does.
+            space, config, trials, n, source=source, target=target, seed=seed + len(live), settings=settings,
             device=device, warm=warm,
         )
         generator = "botorch"

@@ -119,7 +119,7 @@ BIAS_CORRECTED = "bias-corrected"
 SINGLE_SOURCE = "single-source"
 # Fewer modelled-source rows than this leave no evidence to judge by.
 MIN_ROWS_TO_COMPARE = 3
-# ... and a model with other sources must beat the target-only one by this share.
+# ... and a model with other sources must beat the target-only one by this share at least.
 MIN_IMPROVEMENT = 0.1
 # Stopping the multi-task fit early (ftol 1e-6) was three times faster but left it in
 # a worse optimum on some data (correlation 0.77 instead of 0.95 for a shifted
@@ -164,8 +164,9 @@ def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None 
     Candidates: source 0's own data only; a multi-task GP over every source; and a
     bias-corrected GP whose prior mean is a learned combination of the other sources' GPs
     (:mod:`adaptive.modeling.corrected`). The better of the two models with other sources
-    is used when it predicts source 0's held-out rows at least ``MIN_IMPROVEMENT`` better
-    than source 0's own model, so other sources are ignored unless they help. With fewer than
+    is used when it predicts source 0's held-out rows better than source 0's own model by
+    more than the noise of that comparison (``1/sqrt(2n)`` relative for ``n`` rows, and
+    ``MIN_IMPROVEMENT`` at least), so other sources are ignored unless they clearly help. With fewer than
     ``MIN_ROWS_TO_COMPARE`` rows there is no evidence and the multi-task model is used.
     The choice is logged.
     """
@@ -194,13 +195,15 @@ def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None 
             SINGLE_SOURCE: loo_rmse(single), MULTI_TASK: loo_rmse(multi, data.rows_of(0)),
             BIAS_CORRECTED: loo_rmse(corrected),
         }
-        # Other sources must earn their place: a few target rows make LOO errors noisy.
+        # Other sources must earn their place: by more than the sampling error of an RMSE
+        # over n rows (about 1/sqrt(2n) relative), and by MIN_IMPROVEMENT at least.
+        needed = max(MIN_IMPROVEMENT, 1 / math.sqrt(2 * own.n))
         best = min((MULTI_TASK, BIAS_CORRECTED), key=lambda k: loo[k])
-        if loo[best] < (1 - MIN_IMPROVEMENT) * loo[SINGLE_SOURCE]:
+        if loo[best] < (1 - needed) * loo[SINGLE_SOURCE]:
             model, reason = best, f"the {best} model lowers the leave-one-out error the most"
         else:
             model = SINGLE_SOURCE
-            reason = f"other sources do not lower the leave-one-out error by {MIN_IMPROVEMENT:.0%}; ignoring them"
+            reason = f"other sources do not lower the leave-one-out error by {needed:.0%}; ignoring them"
     choice = SourceChoice(
         data.metric, data.sources, model, reason, loo[SINGLE_SOURCE], loo[MULTI_TASK], loo[BIAS_CORRECTED],
         correlations, scales, rows,
