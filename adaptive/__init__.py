@@ -42,7 +42,7 @@ _EXPORTS = {
     "TrialStatus": "adaptive.trial",
     "ServingDistribution": "adaptive.serving",
 }
-_SUBMODULES = {"serving", "bandits", "ope", "plots"}
+_SUBMODULES = {"serving", "bandits", "ope", "plots", "events"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 
@@ -63,7 +63,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
-    from adaptive import bandits, ope, plots, serving
+    from adaptive import bandits, events, ope, plots, serving
     from adaptive.errors import (
         AdaptiveError,
         DuplicateNameError,

@@ -7,7 +7,8 @@ Spark, so both engines give the same numbers.
 """
 
 from adaptive.events.compute import EventMetrics, compute_metrics, reward_deltas
-from adaptive.events.engines import DuckDBEngine, SparkEngine
+from adaptive.events.engines import DuckDBEngine, SparkEngine, SQLTable
+from adaptive.events.feed import logged_data, record_rewards
 from adaptive.events.schema import AttributionSettings, EventMetric, RatioMetric
 
 __all__ = [
@@ -16,7 +17,10 @@ __all__ = [
     "EventMetric",
     "EventMetrics",
     "RatioMetric",
+    "SQLTable",
     "SparkEngine",
     "compute_metrics",
+    "logged_data",
+    "record_rewards",
     "reward_deltas",
 ]

@@ -166,9 +166,9 @@ def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None 
     (:mod:`adaptive.modeling.corrected`). The better of the two models with other sources
     is used when it predicts source 0's held-out rows better than source 0's own model by
     more than the noise of that comparison (``1/sqrt(2n)`` relative for ``n`` rows, and
-    ``MIN_IMPROVEMENT`` at least), so other sources are ignored unless they clearly help. With fewer than
-    ``MIN_ROWS_TO_COMPARE`` rows there is no evidence and the multi-task model is used.
-    The choice is logged.
+    ``MIN_IMPROVEMENT`` at least), so other sources are ignored unless they clearly help.
+    With fewer than ``MIN_ROWS_TO_COMPARE`` rows there is no evidence and the multi-task
+    model is used. The choice is logged.
     """
     own = data.only(0)
     if own.n == 0:
@@ -181,7 +181,7 @@ def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None 
     others = {name: _fit_single(data.only(i), seed=seed, warm=warm) for i, name in enumerate(data.sources) if i}
     corrected = _fit(
         lambda: build_corrected(own.X, own.Y, _yvar(own), list(others.values())), own.X[:1],
-        name=f"{data.metric!r} (bias-corrected {data.sources})", seed=seed, warm=warm, rows=data.n,
+        name=f"{data.metric!r} (bias-corrected {data.sources})", seed=seed, warm=warm, rows=own.n,
     )
     rows = {name: int(data.rows_of(i).sum()) for i, name in enumerate(data.sources)}
     corr = task_correlations(multi)[0]
