@@ -41,11 +41,3 @@ def task_correlations(model: MultiTaskGP) -> torch.Tensor:
     B = task_covariance(model)
     d = B.diagonal().clamp_min(1e-12).sqrt()
     return B / d.unsqueeze(-1) / d.unsqueeze(-2)
-
-
-def predict_source(model: MultiTaskGP, X: torch.Tensor, task: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Posterior mean and standard deviation (each length ``n``) of source ``task`` at ``n x d`` inputs."""
-    tasks = torch.full((X.shape[0], 1), float(task), dtype=X.dtype, device=X.device)
-    with torch.no_grad():
-        posterior = model.posterior(torch.cat([X, tasks], dim=-1))
-    return posterior.mean.squeeze(-1), posterior.variance.clamp_min(0).sqrt().squeeze(-1)
