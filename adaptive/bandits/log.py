@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -88,6 +88,36 @@ class DecisionLog:
             session.add(RewardRow(decision_id=decision_id, metric=metric, value=float(value), observed_at=_utc(at)))
 
         self.database.run(work)
+
+    def record_rewards(
+        self, rows: Sequence[tuple[str, float, datetime | None]], *, metric: str = "reward", skip_unknown: bool = False,
+    ) -> int:
+        """Store many ``(decision_id, value, at)`` rewards in one transaction; returns rows written.
+
+        Decisions that are not logged raise :class:`NotFoundError` (nothing is written), or are
+        skipped with ``skip_unknown``.
+        """
+        for _, value, _ in rows:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValidationError("value", value, "rewards must be finite numbers")
+        wanted = {decision_id for decision_id, _, _ in rows}
+
+        def work(session: Any) -> int:
+            known: set[str] = set()
+            ids = sorted(wanted)
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                chunk = ids[start:start + 500]
+                known.update(session.scalars(select(DecisionRow.decision_id).where(DecisionRow.decision_id.in_(chunk))))
+            missing = wanted - known
+            if missing and not skip_unknown:
+                raise NotFoundError("decision_id", sorted(missing)[0], f"{len(missing)} decision(s) are not logged")
+            keep = [r for r in rows if r[0] in known]
+            session.add_all(
+                RewardRow(decision_id=d, metric=metric, value=float(v), observed_at=_utc(at)) for d, v, at in keep
+            )
+            return len(keep)
+
+        return self.database.run(work) if rows else 0
 
     def joined(
         self, policy: str | None = None, *, window: timedelta = timedelta(days=1), metric: str = "reward",

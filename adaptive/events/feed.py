@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,13 +25,11 @@ def record_rewards(log: DecisionLog, previous: EventMetrics | None, current: Eve
     """
     deltas = reward_deltas(previous, current, metric)
     decided = current.rewards.set_index("decision_id")["decided_at"]
-    known = set(log.joined(window=timedelta(days=36_500), metric=metric)["decision_id"]) if len(deltas) else set()
-    written = 0
-    for decision_id, delta in zip(deltas["decision_id"], deltas["delta"]):
-        if decision_id in known:
-            log.record_reward(decision_id, float(delta), metric=metric, at=decided[decision_id].to_pydatetime())
-            written += 1
-    return written
+    rows = [
+        (decision_id, float(delta), decided[decision_id].to_pydatetime())
+        for decision_id, delta in zip(deltas["decision_id"], deltas["delta"])
+    ]
+    return log.record_rewards(rows, metric=metric, skip_unknown=True)
 
 
 def logged_data(result: EventMetrics, metric: str, actions: Sequence[str], *, experiment: str | None = None) -> LoggedData:

@@ -138,3 +138,15 @@ def test_rewards_reach_the_decision_log_once_and_feed_ope(sqlite_url):
     assert estimate.value == pytest.approx(b.sum() / 0.5 / len(second.rewards))
     with pytest.raises(ad.ValidationError, match="actions"):
         logged_data(second, "clicks", ["a"])
+
+
+def test_batch_rewards_refuse_unknown_decisions_and_write_nothing(sqlite_url):
+    log = DecisionLog(sqlite_url)
+    log.record("p", Decision("a", 0.5, "v1"), decision_id="known", at=T0)
+    with pytest.raises(ad.NotFoundError):
+        log.record_rewards([("known", 1.0, T0), ("ghost", 2.0, T0)])
+    assert log.joined(policy="p")["n_rewards"].tolist() == [0]
+    with pytest.raises(ad.ValidationError):
+        log.record_rewards([("known", float("nan"), T0)])
+    assert log.record_rewards([("known", 1.0, T0), ("ghost", 2.0, T0)], skip_unknown=True) == 1
+    assert log.joined(policy="p")["reward"].tolist() == [1.0]
