@@ -39,6 +39,11 @@ class GenerationSettings:
         initial_trials: quasi-random trials per source before BO; ``None`` means
             ``max(5, 2 * number of searched parameters)``.
         min_observed: completed trials observing every objective needed before BO.
+        center_first: make a source's first trial the centre of the search space (the
+            middle of each range, geometric middle for log scales, the middle of ordered
+            choices, the first unordered choice) when it satisfies the linear constraints.
+            Ax does the same by default; the centre is often close to the current production
+            config, and on the benchmark problems it was a better first point than a random one.
         mc_samples: quasi-MC samples for the acquisition function.
         optimizer: multi-start settings for maximizing the acquisition function.
     """
@@ -46,6 +51,7 @@ class GenerationSettings:
     initial_trials: int | None = None
     min_observed: int = 2
     mc_samples: int = 128
+    center_first: bool = True
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
 
     def __post_init__(self) -> None:
@@ -55,6 +61,8 @@ class GenerationSettings:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name != "initial_trials" else 0):
                 raise ValidationError(f"generation.{name}", value, "must be a positive integer")
+        if not isinstance(self.center_first, bool):
+            raise ValidationError("generation.center_first", self.center_first, "must be true or false")
         opt = self.optimizer
         if isinstance(opt, dict):
             object.__setattr__(self, "optimizer", OptimizerSettings(**opt))
@@ -79,7 +87,7 @@ class GenerationSettings:
 
 @dataclass(frozen=True)
 class Proposal:
-    """Proposed configs, what made each (``sobol``, ``botorch``, ``sobol-fill``,
+    """Proposed configs, what made each (``center``, ``sobol``, ``botorch``, ``sobol-fill``,
     ``sobol-fallback``), and the experiment's new Sobol position."""
 
     params: list[dict[str, Any]]
@@ -113,8 +121,11 @@ def propose(
     live = [t for t in trials if t.source == source and t.status != TrialStatus.ABANDONED]
     observed = [t for t in completed(trials, target) if all(o.metric in t.observations for o in config.objectives)]
     if len(live) < settings.initial_for(space) or len(observed) < settings.min_observed:
-        params, position = propose_sobol(space, n, seed=seed, position=sobol_position)
-        return Proposal(params, ["sobol"] * n, position, time.perf_counter() - start)
+        first = center_point(space) if settings.center_first and not live else None
+        head = [first] if first is not None else []
+        params, position = propose_sobol(space, n - len(head), seed=seed, position=sobol_position)
+        generators = ["center"] * len(head) + ["sobol"] * len(params)
+        return Proposal(head + params, generators, position, time.perf_counter() - start)
     _check_metrics_observed(config, trials, target)
     try:
         params = _bayesian(
@@ -140,6 +151,13 @@ def propose(
         params = params + extra
         generators += ["sobol-fill" if generator == "botorch" else generator] * len(extra)
     return Proposal(params, generators, position, time.perf_counter() - start)
+
+
+def center_point(space: SearchSpace) -> dict[str, Any] | None:
+    """The centre of the search space (see ``GenerationSettings.center_first``), or None
+    when it breaks a linear constraint."""
+    (params,) = space.decode(torch.full((1, space.dim), 0.5, dtype=torch.float64))
+    return params if space.is_feasible(params) else None
 
 
 def _check_metrics_observed(config: OptimizationConfig, trials: Sequence[Trial], target: str) -> None:

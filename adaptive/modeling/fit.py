@@ -27,6 +27,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.utils.warnings import NumericalWarning
 
 from adaptive.errors import AdaptiveError, ValidationError
+from adaptive.modeling import fast_fit
 from adaptive.modeling.data import MetricData, metric_data
 from adaptive.modeling.corrected import build_corrected, source_scales
 from adaptive.modeling.loo import loo_rmse
@@ -249,10 +250,13 @@ def _fit(
                             kernel.lengthscale = ls * torch.exp(
                                 torch.randn(ls.shape, generator=generator, dtype=ls.dtype).to(ls)
                             )
-            mll = ExactMarginalLogLikelihood(model.likelihood, model)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", category=(BotorchWarning, NumericalWarning, RuntimeWarning, UserWarning))
-                fit_gpytorch_mll(mll, optimizer_kwargs={"options": FIT_OPTIONS})
+            if fast_fit.supports(model):
+                fast_fit.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
+            else:
+                mll = ExactMarginalLogLikelihood(model.likelihood, model)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", category=(BotorchWarning, NumericalWarning, RuntimeWarning, UserWarning))
+                    fit_gpytorch_mll(mll, optimizer_kwargs={"options": FIT_OPTIONS})
             model.eval()
             with torch.no_grad():
                 posterior = model.posterior(probe)

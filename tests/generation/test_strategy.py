@@ -35,9 +35,28 @@ def test_switches_from_sobol_to_bo_and_stores_the_setting(sqlite_url):
     exp = make(sqlite_url)
     run(exp, 7, quadratic)
     generators = [t.generator for t in exp.trials()]
-    assert generators == ["sobol"] * 5 + ["botorch"] * 2
+    assert generators == ["center"] + ["sobol"] * 4 + ["botorch"] * 2
+    assert exp.trials()[0].params == {"x": 0.5, "y": 0.5}
     again = ad.load_experiment("q", storage=sqlite_url)
-    assert again.generation.initial_trials == 5
+    assert again.generation.initial_trials == 5 and again.generation.center_first is True
+
+
+def test_center_first_can_be_turned_off_and_is_skipped_when_infeasible(sqlite_url):
+    off = make(sqlite_url, name="off", generation=GenerationSettings(initial_trials=5, center_first=False))
+    assert [t.generator for t in off.suggest(3)] == ["sobol"] * 3
+    assert ad.load_experiment("off", storage=sqlite_url).generation.center_first is False
+    # x + y <= 0.8 excludes the centre (0.5, 0.5): every initial point is quasi-random and feasible.
+    constrained = make(sqlite_url, name="constrained", parameter_constraints=["x + y <= 0.8"])
+    trials = constrained.suggest(3)
+    assert [t.generator for t in trials] == ["sobol"] * 3
+    assert all(t.params["x"] + t.params["y"] <= 0.8 + 1e-9 for t in trials)
+    # Only a source's first trial is the centre; each source gets its own.
+    exp = make(sqlite_url, name="sources")
+    assert [t.generator for t in exp.suggest(2)] == ["center", "sobol"]
+    assert [t.generator for t in exp.suggest(2)] == ["sobol", "sobol"]
+    assert [t.generator for t in exp.suggest(1, source="simulator")] == ["center"]
+    with pytest.raises(ad.ValidationError, match="center_first"):
+        GenerationSettings(center_first="yes")
 
 
 def test_default_initial_trials_follow_the_dimension():
@@ -141,6 +160,7 @@ def test_fit_retries_then_raises(monkeypatch):
         raise RuntimeError("not PSD")
 
     monkeypatch.setattr(fit_module, "fit_gpytorch_mll", fail)
+    monkeypatch.setattr(fit_module.fast_fit, "fit", fail)
     data = MetricData("m", torch.rand(4, 2, dtype=torch.float64), torch.rand(4, 1, dtype=torch.float64), None, (0, 1, 2, 3))
     with pytest.raises(fit_module.ModelFitError, match="3 attempts"):
         fit_module.fit_metric_model(data)

@@ -1,0 +1,150 @@
+"""Maximum-marginal-likelihood fits of BoTorch's default ``SingleTaskGP`` with closed-form gradients.
+
+The objective is exactly BoTorch's (per output: the exact GP log marginal likelihood plus
+the log priors of the lengthscales and the noise, divided by the number of rows), and the
+optimizer the same (L-BFGS-B from the model's current hyperparameters, within the
+constraints' bounds), so the fit lands on the same optimum. What changes is the cost:
+GPyTorch's autograd path spends ~2.5 ms per evaluation on bookkeeping for a 20-row model,
+this spends ~0.15 ms in NumPy, which made a two-output fit about 8x faster. That matters
+because every ``suggest`` refits every model.
+
+Only the default structure is handled (constant mean, ARD RBF kernel with log-normal
+lengthscale prior, Gaussian likelihood with log-normal noise prior or fixed noise, no input
+transform, CPU, at most :data:`MAX_ROWS` rows); :func:`supports` says whether a model has it,
+and everything else goes through ``fit_gpytorch_mll``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.linalg
+import torch
+from botorch.models import SingleTaskGP
+from gpytorch.kernels import RBFKernel
+from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
+from gpytorch.means import ConstantMean
+from gpytorch.priors import LogNormalPrior
+from scipy.optimize import minimize
+
+# Beyond this the n^3 inverse per evaluation costs more than GPyTorch's overhead saves.
+MAX_ROWS = 400
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class FastFitError(RuntimeError):
+    """The closed-form fit failed (the caller retries or falls back)."""
+
+
+def supports(model: object) -> bool:
+    """Whether ``model`` has the default ``SingleTaskGP`` structure this module fits."""
+    if type(model) is not SingleTaskGP or getattr(model, "input_transform", None) is not None:
+        return False
+    covar, mean, likelihood = model.covar_module, model.mean_module, model.likelihood
+    if type(covar) is not RBFKernel or covar.active_dims is not None or type(mean) is not ConstantMean:
+        return False
+    if not isinstance(getattr(covar, "lengthscale_prior", None), LogNormalPrior):
+        return False
+    if type(likelihood) is GaussianLikelihood:
+        if not isinstance(getattr(likelihood.noise_covar, "noise_prior", None), LogNormalPrior):
+            return False
+    elif type(likelihood) is not FixedNoiseGaussianLikelihood:
+        return False
+    X = model.train_inputs[0]
+    return X.device.type == "cpu" and X.dtype == torch.float64 and X.shape[-2] <= MAX_ROWS
+
+
+def neg_log_marginal_likelihood(
+    theta: np.ndarray, D: np.ndarray, y: np.ndarray, fixed_noise: np.ndarray | None,
+    lengthscale_prior: tuple[float, float], noise_prior: tuple[float, float] | None,
+) -> tuple[float, np.ndarray]:
+    """BoTorch's per-output fitting loss and its gradient.
+
+    Args:
+        theta: ``[constant, lengthscale_1..d, noise]`` (no noise entry when ``fixed_noise`` is given).
+        D: ``n x n x d`` squared differences of the inputs per dimension.
+        y: ``n`` standardized targets.
+        fixed_noise: ``n`` known noise variances (standardized units), or None to infer one noise.
+        lengthscale_prior, noise_prior: (loc, scale) of the log-normal priors.
+    """
+    n, _, d = D.shape
+    constant, lengthscale = theta[0], theta[1:1 + d]
+    K_rbf = np.exp(-0.5 * (D / lengthscale**2).sum(-1))
+    noise = fixed_noise if fixed_noise is not None else np.full(n, theta[1 + d])
+    try:
+        factor = scipy.linalg.cho_factor(K_rbf + np.diag(noise), lower=True, check_finite=False)
+    except np.linalg.LinAlgError as exc:
+        raise FastFitError(f"covariance not positive definite: {exc}") from exc
+    r = y - constant
+    alpha = scipy.linalg.cho_solve(factor, r, check_finite=False)
+    K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
+    log_lik = -0.5 * r @ alpha - np.log(np.diag(factor[0])).sum() - 0.5 * n * _LOG_2PI
+    W = np.outer(alpha, alpha) - K_inv
+    grad = np.empty_like(theta)
+    grad[0] = alpha.sum()
+    grad[1:1 + d] = 0.5 * np.einsum("ab,abj->j", W * K_rbf, D) / lengthscale**3
+    log_prior, g_prior = _log_normal(lengthscale, *lengthscale_prior)
+    grad[1:1 + d] += g_prior
+    if fixed_noise is None:
+        assert noise_prior is not None
+        lp, gp = _log_normal(np.array([theta[1 + d]]), *noise_prior)
+        log_prior += lp
+        grad[1 + d] = 0.5 * np.trace(W) + gp[0]
+    return -(log_lik + log_prior) / n, -grad / n
+
+
+def _log_normal(x: np.ndarray, loc: float, scale: float) -> tuple[float, np.ndarray]:
+    """Summed log density of a log-normal prior at ``x`` and its gradient."""
+    lx = np.log(x)
+    value = (-lx - math.log(scale) - 0.5 * _LOG_2PI - (lx - loc) ** 2 / (2 * scale**2)).sum()
+    return float(value), -1 / x - (lx - loc) / (scale**2 * x)
+
+
+def fit(model: SingleTaskGP, *, maxiter: int) -> None:
+    """Set ``model``'s hyperparameters to a maximum of its marginal likelihood with priors.
+
+    Starts from the model's current hyperparameters. Raises :class:`FastFitError` when the
+    covariance is not positive definite or the optimum is not finite.
+    """
+    covar, likelihood = model.covar_module, model.likelihood
+    X = model.train_inputs[0].detach().numpy()
+    Y = model.train_targets.detach().numpy()
+    batched = Y.ndim == 2
+    Xs, Ys = (X, Y) if batched else (X[None], Y[None])
+    m, d = Ys.shape[0], Xs.shape[-1]
+    constants = model.mean_module.constant.detach().numpy().reshape(m)
+    lengthscales = covar.lengthscale.detach().numpy().reshape(m, d)
+    ls_prior = (float(covar.lengthscale_prior.loc), float(covar.lengthscale_prior.scale))
+    ls_low = float(covar.raw_lengthscale_constraint.lower_bound)
+    fixed = type(likelihood) is FixedNoiseGaussianLikelihood
+    if fixed:
+        noises = likelihood.noise.detach().numpy().reshape(m, -1)
+        noise_prior = None
+        noise_low = 0.0
+    else:
+        noises = likelihood.noise.detach().numpy().reshape(m, 1)
+        prior = likelihood.noise_covar.noise_prior
+        noise_prior = (float(prior.loc), float(prior.scale))
+        noise_low = float(likelihood.noise_covar.raw_noise_constraint.lower_bound)
+    out_const, out_ls, out_noise = np.empty(m), np.empty((m, d)), np.empty(m)
+    for i in range(m):
+        D = (Xs[i][:, None, :] - Xs[i][None, :, :]) ** 2
+        theta0 = np.concatenate([[constants[i]], np.maximum(lengthscales[i], ls_low)]
+                                + ([] if fixed else [np.maximum(noises[i], noise_low)]))
+        bounds = [(None, None)] + [(ls_low, None)] * d + ([] if fixed else [(noise_low, None)])
+        result = minimize(
+            neg_log_marginal_likelihood, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
+            args=(D, Ys[i], noises[i] if fixed else None, ls_prior, noise_prior), options={"maxiter": maxiter},
+        )
+        if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
+            raise FastFitError(f"non-finite optimum for output {i}: {result.message}")
+        out_const[i], out_ls[i] = result.x[0], result.x[1:1 + d]
+        if not fixed:
+            out_noise[i] = result.x[1 + d]
+    with torch.no_grad():
+        ref = model.mean_module.raw_constant
+        model.mean_module.raw_constant.copy_(torch.as_tensor(out_const, dtype=ref.dtype).reshape(ref.shape))
+        covar.lengthscale = torch.as_tensor(out_ls, dtype=ref.dtype).reshape(covar.lengthscale.shape)
+        if not fixed:
+            likelihood.noise = torch.as_tensor(out_noise, dtype=ref.dtype).reshape(likelihood.noise.shape)
