@@ -19,7 +19,7 @@ class RunResult:
     seconds: list[float]
 
 
-def run_adaptive(problem: Problem, seed: int, batch: int, n_init: int, n_bo: int) -> RunResult:
+def run_adaptive(problem: Problem, seed: int, batch: int, n_init: int, n_bo: int, *, center: bool = True) -> RunResult:
     import adaptive as ad
 
     exp = ad.create_experiment(
@@ -27,7 +27,7 @@ def run_adaptive(problem: Problem, seed: int, batch: int, n_init: int, n_bo: int
         parameters={f"x{i}": ad.Float(0.0, 1.0) for i in range(problem.dim)},
         objectives=[ad.Minimize(m, threshold=t) for m, t in problem.objectives],
         outcome_constraints=[f"{m} <= {b}" for m, b in problem.constraints],
-        generation=ad.GenerationSettings(initial_trials=n_init),
+        generation=ad.GenerationSettings(initial_trials=n_init, center_first=center),
     )
     outcomes, seconds = [], []
     while len(outcomes) < n_init + n_bo:
@@ -113,6 +113,7 @@ def run_sobol(problem: Problem, seed: int, batch: int, n_init: int, n_bo: int) -
 
 METHODS = {
     "adaptive": run_adaptive,
+    "adaptive_no_center": lambda *a: run_adaptive(*a, center=False),
     "ax": run_ax,
     "ax_no_center": lambda *a: run_ax(*a, center=False),
     "optuna_tpe": lambda *a: run_optuna(*a, sampler="tpe"),

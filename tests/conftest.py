@@ -10,6 +10,10 @@ import os
 import uuid
 from collections.abc import Iterator
 
+# Imported here so the xdist controller has it before workers report its warnings: two
+# workers reporting one at the same time made the controller import it from two threads,
+# which deadlocked on a circular import.
+import linear_operator  # noqa: F401
 import pytest
 import sqlalchemy as sa
 

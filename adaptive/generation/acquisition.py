@@ -10,6 +10,13 @@
 Model outputs are ordered as ``OptimizationConfig.metrics``: objectives first,
 then constrained metrics. Outcome constraints become smooth feasibility
 weights: ``c(Y) <= 0`` means feasible.
+
+A model whose outputs are standardized by an outcome transform can hand the
+acquisition its standardized outputs instead (:func:`standardized_outputs`): the
+affine map back to metric units is applied to the posterior samples inside the
+objective and the constraints. The samples, and so every acquisition value, are the
+same; what goes is the transform of the whole posterior on every evaluation, about
+a third of an evaluation's cost on our benchmark problems.
 """
 
 from __future__ import annotations
@@ -21,29 +28,57 @@ import torch
 from botorch.acquisition import AcquisitionFunction
 from botorch.acquisition.logei import qLogNoisyExpectedImprovement
 from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
-from botorch.acquisition.multi_objective.objective import WeightedMCMultiOutputObjective
+from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputObjective
 from botorch.acquisition.objective import GenericMCObjective
+from botorch.models import SingleTaskGP
 from botorch.models.model import Model
+from botorch.models.transforms.outcome import Standardize
 from botorch.sampling import SobolQMCNormalSampler
 
 from adaptive.objectives import OptimizationConfig
 
 
+Affine = tuple[torch.Tensor, torch.Tensor]
+
+
+def standardized_outputs(model: Model) -> tuple[Model, Affine | None]:
+    """``model`` without its ``Standardize`` outcome transform, and the ``(means, stdvs)``
+    (each of shape ``m``) that map its outputs back to metric units.
+
+    Only for a plain ``SingleTaskGP`` (one or several batched outputs); any other model is
+    returned as is with ``None``. The model is changed in place: use it for acquisition only.
+    """
+    transform = getattr(model, "outcome_transform", None)
+    if type(model) is not SingleTaskGP or type(transform) is not Standardize:
+        return model, None
+    means, stdvs = transform.means.detach().reshape(-1), transform.stdvs.detach().reshape(-1)
+    del model.outcome_transform
+    return model, (means, stdvs)
+
+
+def _to_metric_units(Y: torch.Tensor, affine: Affine | None) -> torch.Tensor:
+    return Y if affine is None else Y * affine[1] + affine[0]
+
+
 def outcome_constraint_callables(
-    config: OptimizationConfig, transformed: frozenset[str] = frozenset()
+    config: OptimizationConfig, transformed: frozenset[str] = frozenset(), affine: Affine | None = None,
 ) -> list[Callable[[torch.Tensor], torch.Tensor]]:
     """One callable per outcome constraint mapping samples ``... x m`` to ``...``; ``<= 0`` is feasible.
 
     Metrics in ``transformed`` are modelled bilog-transformed around their bound, which becomes 0.
+    With ``affine``, samples are standardized outputs (see :func:`standardized_outputs`).
     """
     index = {m: i for i, m in enumerate(config.metrics)}
     out = []
     for c in config.outcome_constraints:
         i, bound = index[c.metric], 0.0 if c.metric in transformed else c.bound
+        # In standardized units the bound moves and the direction is kept (stdvs > 0).
+        shift, scale = (0.0, 1.0) if affine is None else (float(affine[0][i]), float(affine[1][i]))
+        b = (bound - shift) / scale
         if c.upper:
-            out.append(lambda Y, i=i, b=bound: Y[..., i] - b)
+            out.append(lambda Y, i=i, b=b, s=scale: (Y[..., i] - b) * s)
         else:
-            out.append(lambda Y, i=i, b=bound: b - Y[..., i])
+            out.append(lambda Y, i=i, b=b, s=scale: (b - Y[..., i]) * s)
     return out
 
 
@@ -57,6 +92,7 @@ def build_acquisition(
     mc_samples: int,
     seed: int,
     transformed: frozenset[str] = frozenset(),
+    affine: Affine | None = None,
 ) -> AcquisitionFunction:
     """The acquisition function for ``config``.
 
@@ -67,22 +103,25 @@ def build_acquisition(
         ref_point: ``m`` signed reference values (several objectives only).
         mc_samples: quasi-MC posterior samples.
         transformed: constrained metrics the model sees bilog-transformed (see ``transforms``).
+        affine: the model's outputs are standardized; ``(means, stdvs)`` map them back.
     """
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
-    constraints = outcome_constraint_callables(config, transformed) or None
-    if len(config.objectives) == 1:
+    constraints = outcome_constraint_callables(config, transformed, affine) or None
+    m = len(config.objectives)
+    if affine is not None:
+        affine = (affine[0][:m].to(X_baseline), affine[1][:m].to(X_baseline))
+    if m == 1:
         sign = config.objectives[0].sign
         return qLogNoisyExpectedImprovement(
             model=model, X_baseline=X_baseline, sampler=sampler,
-            objective=GenericMCObjective(lambda Y, X=None: sign * Y[..., 0]),
+            objective=GenericMCObjective(lambda Y, X=None: sign * _to_metric_units(Y[..., :1], affine)[..., 0]),
             constraints=constraints, X_pending=X_pending, prune_baseline=True,
         )
-    m = len(config.objectives)
     weights = torch.tensor([o.sign for o in config.objectives], dtype=X_baseline.dtype, device=X_baseline.device)
     assert ref_point is not None
     return qLogNoisyExpectedHypervolumeImprovement(
         model=model, ref_point=torch.as_tensor(ref_point, dtype=X_baseline.dtype, device=X_baseline.device),
         X_baseline=X_baseline, sampler=sampler,
-        objective=WeightedMCMultiOutputObjective(weights=weights, outcomes=list(range(m))),
+        objective=GenericMCMultiOutputObjective(lambda Y, X=None: _to_metric_units(Y[..., :m], affine) * weights),
         constraints=constraints, X_pending=X_pending, prune_baseline=True,
     )

@@ -99,7 +99,8 @@ def _later_starts(
     acquisition mostly near itself, so they start close to the next optimum and converge in
     few iterations. The other half come from fresh raw samples (half as many as for the
     first point), so regions the previous optimization never reached still get a start.
-    This made batches of 4 about 40% cheaper at the same joint acquisition value.
+    On the benchmark problems (batches of 4, nine data sets) this took 8% less time than
+    fresh starts for every point, at the same joint acquisition value (within 0.02 in log units).
     """
     reuse = min(len(local_optima), settings.num_restarts // 2)
     fresh = gen_batch_initial_conditions(

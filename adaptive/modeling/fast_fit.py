@@ -8,8 +8,9 @@ GPyTorch's autograd path spends ~2.5 ms per evaluation on bookkeeping for a 20-r
 this spends ~0.15 ms in NumPy, which made a two-output fit about 8x faster. That matters
 because every ``suggest`` refits every model.
 
-Only the default structure is handled (constant mean, ARD RBF kernel with log-normal
-lengthscale prior, Gaussian likelihood with log-normal noise prior or fixed noise, no input
+Only the default structure is handled (a constant mean or the bias-corrected model's
+:class:`~adaptive.modeling.corrected.SourceMean`, which is linear in fixed features, ARD RBF
+kernel with log-normal lengthscale prior, Gaussian likelihood with log-normal noise prior or fixed noise, no input
 transform, CPU, at most :data:`MAX_ROWS` rows); :func:`supports` says whether a model has it,
 and everything else goes through ``fit_gpytorch_mll``.
 """
@@ -28,6 +29,8 @@ from gpytorch.means import ConstantMean
 from gpytorch.priors import LogNormalPrior
 from scipy.optimize import minimize
 
+from adaptive.modeling.corrected import SourceMean
+
 # Beyond this the n^3 inverse per evaluation costs more than GPyTorch's overhead saves.
 MAX_ROWS = 400
 _LOG_2PI = math.log(2 * math.pi)
@@ -42,7 +45,7 @@ def supports(model: object) -> bool:
     if type(model) is not SingleTaskGP or getattr(model, "input_transform", None) is not None:
         return False
     covar, mean, likelihood = model.covar_module, model.mean_module, model.likelihood
-    if type(covar) is not RBFKernel or covar.active_dims is not None or type(mean) is not ConstantMean:
+    if type(covar) is not RBFKernel or covar.active_dims is not None or type(mean) not in (ConstantMean, SourceMean):
         return False
     if not isinstance(getattr(covar, "lengthscale_prior", None), LogNormalPrior):
         return False
@@ -58,39 +61,45 @@ def supports(model: object) -> bool:
 def neg_log_marginal_likelihood(
     theta: np.ndarray, D: np.ndarray, y: np.ndarray, fixed_noise: np.ndarray | None,
     lengthscale_prior: tuple[float, float], noise_prior: tuple[float, float] | None,
+    features: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """BoTorch's per-output fitting loss and its gradient.
 
     Args:
-        theta: ``[constant, lengthscale_1..d, noise]`` (no noise entry when ``fixed_noise`` is given).
+        theta: ``[mean weights (p), lengthscale_1..d, noise]`` (no noise entry when
+            ``fixed_noise`` is given).
         D: ``n x n x d`` squared differences of the inputs per dimension.
         y: ``n`` standardized targets.
         fixed_noise: ``n`` known noise variances (standardized units), or None to infer one noise.
         lengthscale_prior, noise_prior: (loc, scale) of the log-normal priors.
+        features: ``n x p`` the prior mean is ``features @ weights``; None means one
+            constant (``p = 1``).
     """
     n, _, d = D.shape
-    constant, lengthscale = theta[0], theta[1:1 + d]
+    F = np.ones((n, 1)) if features is None else features
+    p = F.shape[1]
+    lengthscale = theta[p:p + d]
     K_rbf = np.exp(-0.5 * (D / lengthscale**2).sum(-1))
-    noise = fixed_noise if fixed_noise is not None else np.full(n, theta[1 + d])
+    noise = fixed_noise if fixed_noise is not None else np.full(n, theta[p + d])
     try:
         factor = scipy.linalg.cho_factor(K_rbf + np.diag(noise), lower=True, check_finite=False)
     except np.linalg.LinAlgError as exc:
         raise FastFitError(f"covariance not positive definite: {exc}") from exc
-    r = y - constant
+    r = y - F @ theta[:p]
     alpha = scipy.linalg.cho_solve(factor, r, check_finite=False)
     K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
     log_lik = -0.5 * r @ alpha - np.log(np.diag(factor[0])).sum() - 0.5 * n * _LOG_2PI
     W = np.outer(alpha, alpha) - K_inv
     grad = np.empty_like(theta)
-    grad[0] = alpha.sum()
-    grad[1:1 + d] = 0.5 * np.einsum("ab,abj->j", W * K_rbf, D) / lengthscale**3
+    grad[:p] = F.T @ alpha
+    grad[p:p + d] = 0.5 * np.einsum("ab,abj->j", W * K_rbf, D) / lengthscale**3
     log_prior, g_prior = _log_normal(lengthscale, *lengthscale_prior)
-    grad[1:1 + d] += g_prior
+    grad[p:p + d] += g_prior
     if fixed_noise is None:
         assert noise_prior is not None
-        lp, gp = _log_normal(np.array([theta[1 + d]]), *noise_prior)
+        lp, gp = _log_normal(np.array([theta[p + d]]), *noise_prior)
         log_prior += lp
-        grad[1 + d] = 0.5 * np.trace(W) + gp[0]
+        grad[p + d] = 0.5 * np.trace(W) + gp[0]
     return -(log_lik + log_prior) / n, -grad / n
 
 
@@ -113,7 +122,18 @@ def fit(model: SingleTaskGP, *, maxiter: int) -> None:
     batched = Y.ndim == 2
     Xs, Ys = (X, Y) if batched else (X[None], Y[None])
     m, d = Ys.shape[0], Xs.shape[-1]
-    constants = model.mean_module.constant.detach().numpy().reshape(m)
+    mean = model.mean_module
+    if isinstance(mean, SourceMean):
+        if m != 1:
+            raise FastFitError("a source mean models one output")
+        with torch.no_grad():
+            source_means = mean.source_means(model.train_inputs[0]).detach().numpy().reshape(-1, len(mean._sources))
+        features = np.hstack([np.ones((source_means.shape[0], 1)), source_means])
+        weights = np.concatenate([mean.constant.detach().numpy(), mean.scale.detach().numpy()]).reshape(1, -1)
+    else:
+        features = None
+        weights = mean.constant.detach().numpy().reshape(m, 1)
+    p = weights.shape[1]
     lengthscales = covar.lengthscale.detach().numpy().reshape(m, d)
     ls_prior = (float(covar.lengthscale_prior.loc), float(covar.lengthscale_prior.scale))
     ls_low = float(covar.raw_lengthscale_constraint.lower_bound)
@@ -127,24 +147,28 @@ def fit(model: SingleTaskGP, *, maxiter: int) -> None:
         prior = likelihood.noise_covar.noise_prior
         noise_prior = (float(prior.loc), float(prior.scale))
         noise_low = float(likelihood.noise_covar.raw_noise_constraint.lower_bound)
-    out_const, out_ls, out_noise = np.empty(m), np.empty((m, d)), np.empty(m)
+    out_weights, out_ls, out_noise = np.empty((m, p)), np.empty((m, d)), np.empty(m)
     for i in range(m):
         D = (Xs[i][:, None, :] - Xs[i][None, :, :]) ** 2
-        theta0 = np.concatenate([[constants[i]], np.maximum(lengthscales[i], ls_low)]
+        theta0 = np.concatenate([weights[i], np.maximum(lengthscales[i], ls_low)]
                                 + ([] if fixed else [np.maximum(noises[i], noise_low)]))
-        bounds = [(None, None)] + [(ls_low, None)] * d + ([] if fixed else [(noise_low, None)])
+        bounds = [(None, None)] * p + [(ls_low, None)] * d + ([] if fixed else [(noise_low, None)])
         result = minimize(
             neg_log_marginal_likelihood, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
-            args=(D, Ys[i], noises[i] if fixed else None, ls_prior, noise_prior), options={"maxiter": maxiter},
+            args=(D, Ys[i], noises[i] if fixed else None, ls_prior, noise_prior, features), options={"maxiter": maxiter},
         )
         if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
             raise FastFitError(f"non-finite optimum for output {i}: {result.message}")
-        out_const[i], out_ls[i] = result.x[0], result.x[1:1 + d]
+        out_weights[i], out_ls[i] = result.x[:p], result.x[p:p + d]
         if not fixed:
-            out_noise[i] = result.x[1 + d]
+            out_noise[i] = result.x[p + d]
     with torch.no_grad():
-        ref = model.mean_module.raw_constant
-        model.mean_module.raw_constant.copy_(torch.as_tensor(out_const, dtype=ref.dtype).reshape(ref.shape))
-        covar.lengthscale = torch.as_tensor(out_ls, dtype=ref.dtype).reshape(covar.lengthscale.shape)
+        dtype = covar.lengthscale.dtype
+        if isinstance(mean, SourceMean):
+            mean.constant.copy_(torch.as_tensor(out_weights[0, :1], dtype=dtype))
+            mean.scale.copy_(torch.as_tensor(out_weights[0, 1:], dtype=dtype))
+        else:
+            mean.raw_constant.copy_(torch.as_tensor(out_weights[:, 0], dtype=dtype).reshape(mean.raw_constant.shape))
+        covar.lengthscale = torch.as_tensor(out_ls, dtype=dtype).reshape(covar.lengthscale.shape)
         if not fixed:
-            likelihood.noise = torch.as_tensor(out_noise, dtype=ref.dtype).reshape(likelihood.noise.shape)
+            likelihood.noise = torch.as_tensor(out_noise, dtype=dtype).reshape(likelihood.noise.shape)

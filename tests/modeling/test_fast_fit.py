@@ -104,3 +104,27 @@ def test_a_covariance_that_is_not_positive_definite_is_an_error():
     D = np.zeros((3, 3, 1))  # three identical inputs: the kernel matrix is all ones
     with pytest.raises(fast_fit.FastFitError, match="positive definite"):
         fast_fit.neg_log_marginal_likelihood(np.array([0.0, 0.5]), D, np.zeros(3), np.full(3, -0.5), (1.0, 1.0), None)
+
+
+def test_the_bias_corrected_model_is_fitted_to_the_same_optimum():
+    from adaptive.modeling.corrected import build_corrected, source_scales
+
+    g = torch.Generator().manual_seed(3)
+    X_sim = torch.rand(40, 2, generator=g, dtype=torch.float64)
+    X_on = torch.rand(10, 2, generator=g, dtype=torch.float64)
+
+    def truth(X):
+        return torch.sin(5 * X[:, :1]) + X[:, 1:] ** 2
+
+    simulator = SingleTaskGP(X_sim, 0.5 * truth(X_sim) - 0.3)
+    fast_fit.fit(simulator, maxiter=200)
+    simulator.eval()
+    ours = build_corrected(X_on, truth(X_on) + 0.1 * X_on[:, :1], None, [simulator])
+    theirs = build_corrected(X_on, truth(X_on) + 0.1 * X_on[:, :1], None, [simulator])
+    assert fast_fit.supports(ours)
+    fast_fit.fit(ours, maxiter=200)
+    fit_gpytorch_mll(ExactMarginalLogLikelihood(theirs.likelihood, theirs), optimizer_kwargs={"options": {"maxiter": 200}})
+    assert (_botorch_loss(ours) <= _botorch_loss(theirs) + 1e-6).all()
+    # The simulator is half the truth: the learned weight is about 2.
+    assert float(source_scales(ours)[0]) == pytest.approx(float(source_scales(theirs)[0]), rel=0.05)
+    assert 1.5 < float(source_scales(ours)[0]) < 2.5
