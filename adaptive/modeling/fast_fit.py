@@ -81,10 +81,7 @@ def neg_log_marginal_likelihood(
     lengthscale = theta[p:p + d]
     K_rbf = np.exp(-0.5 * (D / lengthscale**2).sum(-1))
     noise = fixed_noise if fixed_noise is not None else np.full(n, theta[p + d])
-    try:
-        factor = scipy.linalg.cho_factor(K_rbf + np.diag(noise), lower=True, check_finite=False)
-    except np.linalg.LinAlgError as exc:
-        raise FastFitError(f"covariance not positive definite: {exc}") from exc
+    factor = _cholesky(K_rbf + np.diag(noise))
     r = y - F @ theta[:p]
     alpha = scipy.linalg.cho_solve(factor, r, check_finite=False)
     K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
@@ -101,6 +98,18 @@ def neg_log_marginal_likelihood(
         log_prior += lp
         grad[p + d] = 0.5 * np.trace(W) + gp[0]
     return -(log_lik + log_prior) / n, -grad / n
+
+
+def _cholesky(K: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Cholesky factor of ``K``, adding jitter as GPyTorch's ``psd_safe_cholesky`` does
+    (1e-8, 1e-7, 1e-6 times the mean diagonal) when the plain factorization fails."""
+    scale = float(np.mean(np.diag(K)))
+    for jitter in (0.0, 1e-8, 1e-7, 1e-6):
+        try:
+            return scipy.linalg.cho_factor(K + jitter * scale * np.eye(len(K)), lower=True, check_finite=False)
+        except np.linalg.LinAlgError as exc:
+            last = exc
+    raise FastFitError(f"covariance not positive definite: {last}")
 
 
 def _log_normal(x: np.ndarray, loc: float, scale: float) -> tuple[float, np.ndarray]:
