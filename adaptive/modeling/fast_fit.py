@@ -157,8 +157,9 @@ def fit(model: SingleTaskGP, *, maxiter: int) -> None:
         noise_prior = (float(prior.loc), float(prior.scale))
         noise_low = float(likelihood.noise_covar.raw_noise_constraint.lower_bound)
     out_weights, out_ls, out_noise = np.empty((m, p)), np.empty((m, d)), np.empty(m)
+    # A batched SingleTaskGP repeats the same inputs for every output: one distance tensor.
+    D = (Xs[0][:, None, :] - Xs[0][None, :, :]) ** 2
     for i in range(m):
-        D = (Xs[i][:, None, :] - Xs[i][None, :, :]) ** 2
         theta0 = np.concatenate([weights[i], np.maximum(lengthscales[i], ls_low)]
                                 + ([] if fixed else [np.maximum(noises[i], noise_low)]))
         bounds = [(None, None)] * p + [(ls_low, None)] * d + ([] if fixed else [(noise_low, None)])
