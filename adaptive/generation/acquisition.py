@@ -16,7 +16,9 @@ acquisition its standardized outputs instead (:func:`standardized_outputs`): the
 affine map back to metric units is applied to the posterior samples inside the
 objective and the constraints. The samples, and so every acquisition value, are the
 same; what goes is the transform of the whole posterior on every evaluation, about
-a third of an evaluation's cost on our benchmark problems.
+a third of an evaluation's cost on our benchmark problems. A default single-task model is
+further replaced by its plain-tensor posterior (:mod:`adaptive.generation.lean_gp`): same
+values, 15-35% less time per suggest. :func:`acquisition_model` does both.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from botorch.models.model import Model
 from botorch.models.transforms.outcome import Standardize
 from botorch.sampling import SobolQMCNormalSampler
 
+from adaptive.generation.lean_gp import LeanCachedCholesky, LeanGP
+from adaptive.generation.lean_gp import supports as lean_gp_supports
 from adaptive.objectives import OptimizationConfig
 
 
@@ -54,6 +58,19 @@ def standardized_outputs(model: Model) -> tuple[Model, Affine | None]:
     means, stdvs = transform.means.detach().reshape(-1), transform.stdvs.detach().reshape(-1)
     del model.outcome_transform
     return model, (means, stdvs)
+
+
+def acquisition_model(model: Model) -> tuple[Model, Affine | None]:
+    """The model as the acquisition should see it, and the affine map back to metric units.
+
+    Standardized outputs (:func:`standardized_outputs`) and, for the default single-task
+    structure, the plain-tensor posterior (:class:`~adaptive.generation.lean_gp.LeanGP`):
+    the same acquisition values at less cost per evaluation. Changes ``model`` in place.
+    """
+    model, affine = standardized_outputs(model)
+    if lean_gp_supports(model):
+        model = LeanGP(model)
+    return model, affine
 
 
 def _to_metric_units(Y: torch.Tensor, affine: Affine | None) -> torch.Tensor:
@@ -110,18 +127,27 @@ def build_acquisition(
     m = len(config.objectives)
     if affine is not None:
         affine = (affine[0][:m].to(X_baseline), affine[1][:m].to(X_baseline))
+    lean = isinstance(model, LeanGP)
     if m == 1:
         sign = config.objectives[0].sign
-        return qLogNoisyExpectedImprovement(
+        return (_LeanLogNEI if lean else qLogNoisyExpectedImprovement)(
             model=model, X_baseline=X_baseline, sampler=sampler,
             objective=GenericMCObjective(lambda Y, X=None: sign * _to_metric_units(Y[..., :1], affine)[..., 0]),
             constraints=constraints, X_pending=X_pending, prune_baseline=True,
         )
     weights = torch.tensor([o.sign for o in config.objectives], dtype=X_baseline.dtype, device=X_baseline.device)
     assert ref_point is not None
-    return qLogNoisyExpectedHypervolumeImprovement(
+    return (_LeanLogNEHVI if lean else qLogNoisyExpectedHypervolumeImprovement)(
         model=model, ref_point=torch.as_tensor(ref_point, dtype=X_baseline.dtype, device=X_baseline.device),
         X_baseline=X_baseline, sampler=sampler,
         objective=GenericMCMultiOutputObjective(lambda Y, X=None: _to_metric_units(Y[..., :m], affine) * weights),
         constraints=constraints, X_pending=X_pending, prune_baseline=True,
     )
+
+
+class _LeanLogNEI(LeanCachedCholesky, qLogNoisyExpectedImprovement):
+    """qLogNEI on a :class:`~adaptive.generation.lean_gp.LeanGP`."""
+
+
+class _LeanLogNEHVI(LeanCachedCholesky, qLogNoisyExpectedHypervolumeImprovement):
+    """qLogNEHVI on a :class:`~adaptive.generation.lean_gp.LeanGP`."""

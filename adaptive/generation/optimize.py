@@ -113,7 +113,7 @@ def _later_starts(
 
 
 def _device_of(acqf: AcquisitionFunction) -> torch.device:
-    for tensor in acqf.model.parameters():
+    for tensor in itertools.chain(acqf.model.parameters(), acqf.model.buffers()):
         return tensor.device
     return torch.device("cpu")
 

@@ -19,7 +19,7 @@ import torch
 
 from adaptive.analysis.hypervolume import reference_point
 from adaptive.errors import AdaptiveError, ValidationError
-from adaptive.generation.acquisition import build_acquisition, standardized_outputs
+from adaptive.generation.acquisition import acquisition_model, build_acquisition
 from adaptive.generation.optimize import OptimizerSettings, maximize
 from adaptive.generation.sobol import propose_sobol
 from adaptive.generation.transforms import bilog_constraint_metrics
@@ -199,7 +199,7 @@ def _bayesian_seeded(
     ref = None
     if len(config.objectives) > 1:
         ref = reference_point(config, feasible_signed_objectives(config, trials, target))
-    model, affine = standardized_outputs(model)
+    model, affine = acquisition_model(model)
     acqf = build_acquisition(
         model, config, X_baseline=X_baseline, X_pending=pending_X(trials, space, source=source, device=device),
         ref_point=ref, mc_samples=settings.mc_samples, seed=seed, transformed=frozenset(transformed), affine=affine,

@@ -237,7 +237,13 @@ def _fit(
     last: Exception | None = None
     for attempt in range(FIT_ATTEMPTS):
         try:
-            model = build()
+            # Some modules draw their initial values from torch's global generator (the
+            # multi-task GP's inter-source covariance factor), and BoTorch's fallback resamples
+            # from the priors: seed it, so a fit depends on the data and the seed only, not
+            # on what ran before in the process.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed + attempt)
+                model = build()
             if attempt == 0 and warm is not None:
                 warm.load(name, model, rows)
             if attempt:
@@ -254,8 +260,9 @@ def _fit(
                 fast_fit.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
             else:
                 mll = ExactMarginalLogLikelihood(model.likelihood, model)
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
                     warnings.simplefilter("ignore", category=(BotorchWarning, NumericalWarning, RuntimeWarning, UserWarning))
+                    torch.manual_seed(seed + attempt)
                     fit_gpytorch_mll(mll, optimizer_kwargs={"options": FIT_OPTIONS})
             model.eval()
             with torch.no_grad():

@@ -15,6 +15,9 @@ from gpytorch.kernels import IndexKernel
 
 from adaptive.modeling.data import MetricData
 
+INITIAL_FACTOR = 1.0
+INITIAL_VAR = 0.1
+
 
 def build_multitask(data: MetricData, Yvar: torch.Tensor | None) -> MultiTaskGP:
     """An unfitted ``MultiTaskGP`` on ``[X, task]`` whose output is source 0 (``data.sources[0]``).
@@ -26,7 +29,16 @@ def build_multitask(data: MetricData, Yvar: torch.Tensor | None) -> MultiTaskGP:
     if data.task is None:
         raise ValueError(f"metric {data.metric!r} has rows from one source only")
     train_X = torch.cat([data.X, data.task], dim=-1)
-    return MultiTaskGP(train_X, data.Y, task_feature=-1, train_Yvar=Yvar, output_tasks=[0])
+    model = MultiTaskGP(train_X, data.Y, task_feature=-1, train_Yvar=Yvar, output_tasks=[0])
+    # GPyTorch starts the inter-source covariance factor at random, and the fit's optimum
+    # depends on where it starts. Start from sources that agree (equal factors, a small
+    # independent part): the prior belief that makes a simulator worth attaching; the fit
+    # lowers the correlation where the data say so.
+    kernel = next(k for k in model.covar_module.modules() if isinstance(k, IndexKernel))
+    with torch.no_grad():
+        kernel.covar_factor.fill_(INITIAL_FACTOR)
+        kernel.var = torch.full_like(kernel.var, INITIAL_VAR)
+    return model
 
 
 def task_covariance(model: MultiTaskGP) -> torch.Tensor:

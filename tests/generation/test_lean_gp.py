@@ -1,0 +1,109 @@
+"""The lean posterior is the fitted model's posterior, and acquisitions on it take the same values."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from botorch.models import ModelListGP, SingleTaskGP
+
+import adaptive as ad
+from adaptive.generation import lean_gp
+from adaptive.generation.acquisition import build_acquisition, standardized_outputs
+from adaptive.modeling import fast_fit
+from adaptive.objectives import OptimizationConfig
+
+
+def _fitted(X, Y, Yvar=None):
+    model = SingleTaskGP(X, Y, Yvar)
+    fast_fit.fit(model, maxiter=100)
+    bare, affine = standardized_outputs(model.eval())
+    return bare, affine
+
+
+def _data(seed=0, n=15):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 3, generator=g, dtype=torch.float64)
+    f0 = 10 + 5 * torch.sin(4 * X[:, 0]) + X[:, 1]
+    f1 = 200 - 80 * X[:, 2] * X[:, 0]
+    cost = 3 * X.sum(-1)
+    return g, X, f0, f1, cost
+
+
+@pytest.mark.parametrize("fixed_noise", [False, True])
+def test_posterior_equals_the_models(fixed_noise):
+    g, X, f0, _, cost = _data()
+    Y = torch.stack([f0, cost], -1)
+    model, _ = _fitted(X, Y, torch.full_like(Y, 0.01) if fixed_noise else None)
+    lean = lean_gp.LeanGP(model)
+    assert lean.num_outputs == 2
+    Xt = torch.rand(5, 4, 3, generator=g, dtype=torch.float64)
+    expected, actual = model.posterior(Xt), lean.posterior(Xt)
+    np.testing.assert_allclose(actual.mean.numpy(), expected.mean.detach().numpy(), atol=1e-10)
+    # BoTorch's joint covariance is blocked by output (non-interleaved).
+    blocks = expected.distribution.covariance_matrix.detach().reshape(5, 2, 4, 2, 4)
+    for i in range(2):
+        np.testing.assert_allclose(actual.covariance[:, i].numpy(), blocks[:, i, :, i].numpy(), atol=1e-10)
+    np.testing.assert_allclose(actual.variance.numpy(), expected.variance.detach().numpy(), atol=1e-10)
+    base = torch.randn(16, 5, 4, 2, generator=g, dtype=torch.float64)
+    np.testing.assert_allclose(
+        actual.rsample_from_base_samples(torch.Size([16]), base).numpy(),
+        expected.rsample_from_base_samples(torch.Size([16]), base).detach().numpy(), atol=1e-9,
+    )
+    # Base samples collapsed over the batch (as samplers make them) give the broadcast draws.
+    collapsed = base[:, :1]
+    np.testing.assert_allclose(
+        actual.rsample_from_base_samples(torch.Size([16]), collapsed).numpy(),
+        actual.rsample_from_base_samples(torch.Size([16]), collapsed.expand(16, 5, 4, 2)).numpy(), atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("objectives", [1, 2])
+def test_acquisition_values_and_gradients_equal_the_gpytorch_models(objectives):
+    g, X, f0, f1, cost = _data(1)
+    if objectives == 1:
+        config = OptimizationConfig.build([ad.Maximize("f0")], ["cost <= 4.5"])
+        Y, ref = torch.stack([f0, cost], -1), None
+    else:
+        config = OptimizationConfig.build([ad.Maximize("f0", threshold=8.0), ad.Minimize("f1", threshold=190.0)], ["cost >= 1.5"])
+        Y, ref = torch.stack([f0, f1, cost], -1), np.array([8.0, -190.0])
+    model, affine = _fitted(X, Y)
+    lean = lean_gp.LeanGP(copy.deepcopy(model))
+    kwargs = dict(X_baseline=X, X_pending=torch.rand(2, 3, generator=g, dtype=torch.float64), ref_point=ref,
+                  mc_samples=64, seed=3, affine=affine)
+    torch.manual_seed(0)
+    reference = build_acquisition(model, config, **kwargs)
+    torch.manual_seed(0)
+    fast = build_acquisition(lean, config, **kwargs)
+    candidates = torch.rand(32, 2, 3, generator=g, dtype=torch.float64)
+    expected, actual = reference(candidates.requires_grad_()), fast(candidates)
+    assert torch.isfinite(expected).all() and expected.max() > -20
+    np.testing.assert_allclose(actual.detach().numpy(), expected.detach().numpy(), rtol=1e-8, atol=1e-8)
+    (grad_expected,) = torch.autograd.grad(expected.sum(), candidates)
+    (grad_actual,) = torch.autograd.grad(actual.sum(), candidates)
+    np.testing.assert_allclose(grad_actual.numpy(), grad_expected.numpy(), rtol=1e-6, atol=1e-8)
+
+
+def test_only_default_single_task_models_are_supported():
+    _, X, f0, _, _ = _data()
+    model, _ = _fitted(X, f0.unsqueeze(-1))
+    assert lean_gp.supports(model)
+    assert not lean_gp.supports(SingleTaskGP(X, f0.unsqueeze(-1)))  # still has its outcome transform
+    assert not lean_gp.supports(ModelListGP(model))
+    with pytest.raises(TypeError, match="default SingleTaskGP"):
+        lean_gp.LeanGP(SingleTaskGP(X, f0.unsqueeze(-1)))
+    with pytest.raises(NotImplementedError, match="noise-free"):
+        lean_gp.LeanGP(model).posterior(X, observation_noise=True)
+
+
+def test_the_optimizer_reads_the_device_off_a_lean_model():
+    from adaptive.generation.optimize import _device_of
+
+    _, X, f0, _, cost = _data()
+    model, affine = _fitted(X, torch.stack([f0, cost], -1))
+    config = OptimizationConfig.build([ad.Maximize("f0")], ["cost <= 4.5"])
+    acqf = build_acquisition(lean_gp.LeanGP(model), config, X_baseline=X, X_pending=None, ref_point=None,
+                             mc_samples=16, seed=0, affine=affine)
+    assert list(acqf.model.buffers()) and _device_of(acqf) == X.device
