@@ -58,10 +58,11 @@ def _versions() -> dict[str, str]:
 def summarize(rows: list[dict], methods: list[str]) -> str:
     lines = []
     keys = sorted({(r["problem"], r["batch"]) for r in rows})
-    header = "| problem | q | " + " | ".join(methods) + " | adaptive time / ax time | adaptive quality >= ax |"
+    header = ("| problem | q | " + " | ".join(methods)
+              + " | adaptive time / ax time | adaptive quality >= ax | paired by seed vs ax: adaptive better / worse (Wilcoxon p) |")
     lines.append("Median over seeds of the final score (log10 hypervolume gap, or log10 regret of the best feasible value; lower is better) and, in brackets, median seconds per model-based suggest call.\n")
     lines.append(header)
-    lines.append("|" + "---|" * (len(methods) + 4))
+    lines.append("|" + "---|" * (len(methods) + 5))
     for problem, batch in keys:
         cells, med = [], {}
         for m in methods:
@@ -80,8 +81,29 @@ def summarize(rows: list[dict], methods: list[str]) -> str:
             ax_best = min(v[0] for k, v in med.items() if k.startswith("ax"))
             better = "yes" if med["adaptive"][0] <= med["ax"][0] + 1e-9 else "no"
             better += f" (vs best Ax variant: {'yes' if med['adaptive'][0] <= ax_best + 1e-9 else 'no'})"
-        lines.append(f"| {problem} | {batch} | " + " | ".join(cells) + f" | {ratio} | {better} |")
+        paired = _paired(rows, problem, batch)
+        lines.append(f"| {problem} | {batch} | " + " | ".join(cells) + f" | {ratio} | {better} | {paired} |")
+    lines.append(
+        "\nThe last column pairs adaptive's and Ax's (as shipped) final scores by seed: on how many seeds adaptive "
+        "ended better or worse, and the two-sided Wilcoxon signed-rank p-value of the differences; a large p "
+        "means the gap between the medians is within seed-to-seed noise."
+    )
     return "\n".join(lines)
+
+
+def _paired(rows: list[dict], problem: str, batch: int) -> str:
+    from scipy.stats import wilcoxon
+
+    def scores(method: str) -> dict[int, float]:
+        return {r["seed"]: r["score"] for r in rows if r["method"] == method and r["problem"] == problem and r["batch"] == batch}
+
+    ours, theirs = scores("adaptive"), scores("ax")
+    diffs = [ours[s] - theirs[s] for s in ours if s in theirs]
+    if not diffs:
+        return "–"
+    better, worse = sum(d < 0 for d in diffs), sum(d > 0 for d in diffs)
+    p = wilcoxon(diffs).pvalue if better + worse >= 2 else float("nan")
+    return f"{better} / {worse} of {len(diffs)} (p={p:.2f})"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -165,8 +165,21 @@ def summarize(rows: list[dict]) -> str:
             f"regret {_fmt(_median(mt, 'regret'))} vs online-only {_fmt(_median(on, 'regret'))} vs Ax "
             f"{_fmt(_median(ax, 'regret'))}; time per suggest {time_ratio:.2f}x Ax's; models used: "
             + ", ".join(sorted({str(r.get('model')) for r in mt}))
+            + f"; paired by seed, multi-task vs online-only {_paired(mt, on)}, vs Ax {_paired(mt, ax)}"
         )
     return "\n".join(lines)
+
+
+def _paired(rows: list[dict], others: list[dict]) -> str:
+    """Seeds where ``rows`` had lower / higher regret than ``others``, and the two-sided
+    Wilcoxon signed-rank p-value of the paired differences (is a gap beyond seed noise?)."""
+    from scipy.stats import wilcoxon
+
+    theirs = {r["seed"]: r["regret"] for r in others}
+    diffs = [r["regret"] - theirs[r["seed"]] for r in rows if r["seed"] in theirs]
+    better, worse = sum(d < 0 for d in diffs), sum(d > 0 for d in diffs)
+    p = wilcoxon(diffs).pvalue if better + worse >= 2 else float("nan")
+    return f"lower regret on {better}, higher on {worse} of {len(diffs)} seeds (Wilcoxon p={p:.2f})"
 
 
 def _versions() -> dict[str, str]:

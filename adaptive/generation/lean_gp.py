@@ -16,15 +16,17 @@ which reads GPyTorch's distribution objects. :class:`LeanCachedCholesky` does th
 update on a :class:`LeanPosterior`; with it the acquisition values equal those on the
 GPyTorch model (tested to 1e-8).
 
-Only the structure ``fast_fit`` fits is handled (constant mean, ARD RBF kernel without
-output scale, Gaussian or fixed-noise likelihood, no input or outcome transform; see
-:func:`supports`).
+Only the structures ``fast_fit`` fits are handled (ARD RBF kernel without output scale,
+Gaussian or fixed-noise likelihood, no input or outcome transform, and a constant prior
+mean or the bias-corrected model's :class:`~adaptive.modeling.corrected.SourceMean` over
+such GPs; see :func:`supports`).
 """
 
 from __future__ import annotations
 
 import torch
 from botorch.models import SingleTaskGP
+from botorch.models.transforms.outcome import Standardize
 from botorch.models.gpytorch import GPyTorchModel
 from botorch.posteriors import Posterior
 from botorch.sampling import IIDNormalSampler, SobolQMCNormalSampler
@@ -37,18 +39,90 @@ from linear_operator.utils.cholesky import psd_safe_cholesky
 from torch import Tensor
 from torch.quasirandom import SobolEngine
 
+from adaptive.modeling.corrected import SourceMean
+
 
 def supports(model: object) -> bool:
-    """Whether ``model`` is a fitted default ``SingleTaskGP`` :class:`LeanGP` can stand in for."""
-    if type(model) is not SingleTaskGP:
+    """Whether ``model`` is a fitted default ``SingleTaskGP`` :class:`LeanGP` can stand in for:
+    a constant prior mean, or the bias-corrected model's :class:`SourceMean` over default GPs."""
+    if not _default_structure(model) or getattr(model, "outcome_transform", None) is not None:
         return False
-    if getattr(model, "input_transform", None) is not None or getattr(model, "outcome_transform", None) is not None:
+    mean = model.mean_module
+    if type(mean) is SourceMean:
+        return model.num_outputs == 1 and all(
+            _default_structure(s) and type(s.mean_module) is ConstantMean and type(getattr(s, "outcome_transform", None)) is Standardize
+            for s in mean._sources
+        )
+    return type(mean) is ConstantMean
+
+
+def _default_structure(model: object) -> bool:
+    if type(model) is not SingleTaskGP or getattr(model, "input_transform", None) is not None:
         return False
     covar = model.covar_module
-    return (
-        type(covar) is RBFKernel and covar.active_dims is None and type(model.mean_module) is ConstantMean
-        and type(model.likelihood) in (GaussianLikelihood, FixedNoiseGaussianLikelihood)
+    return type(covar) is RBFKernel and covar.active_dims is None and type(model.likelihood) in (
+        GaussianLikelihood, FixedNoiseGaussianLikelihood,
     )
+
+
+class _Fitted(torch.nn.Module):
+    """The posterior-mean pieces of a fitted ``m``-output default GP: ``constant + K(x, X) alpha``
+    in the model's (standardized) units, and the inverse Cholesky factor for covariances."""
+
+    def __init__(self, model: SingleTaskGP, prior_mean_at_train: Tensor | None = None) -> None:
+        super().__init__()
+        X = model.train_inputs[0]
+        m = model.num_outputs
+        X = X[0] if X.dim() == 3 else X  # a batched model repeats its inputs per output
+        n, d = X.shape
+        y = model.train_targets.reshape(m, n)
+        lengthscale = model.covar_module.lengthscale.detach().reshape(m, 1, d)
+        noise = model.likelihood.noise.detach().reshape(m, -1).expand(m, n)
+        constant = model.mean_module.constant.detach().reshape(m, 1)
+        prior = constant if prior_mean_at_train is None else prior_mean_at_train.reshape(m, n)
+        Z = X / lengthscale  # m x n x d
+        L = psd_safe_cholesky(_rbf(Z, Z) + torch.diag_embed(noise))
+        alpha = torch.cholesky_solve((y - prior).unsqueeze(-1), L)  # m x n x 1
+        # Products with the inverse factor instead of triangular solves per evaluation:
+        # a batched solve broadcasts the factor over the candidates (a copy per candidate).
+        eye = torch.eye(n, dtype=L.dtype, device=L.device).expand(m, n, n)
+        L_inv_T = torch.linalg.solve_triangular(L, eye, upper=False).transpose(-1, -2)
+        # Buffers, so that the device of the model can be read off it as off any module.
+        self.register_buffer("lengthscale", lengthscale)  # m x 1 x d
+        self.register_buffer("constant", constant.squeeze(-1))  # m
+        self.register_buffer("Z", Z)  # m x n x d
+        self.register_buffer("L_inv_T", L_inv_T.contiguous())  # m x n x n
+        self.register_buffer("alpha", alpha.squeeze(-1))  # m x n
+
+    def cross(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        """Length-scaled ``X`` (``batch x m x q x d``) and ``K(X, train)`` (``batch x m x q x n``)."""
+        Zx = X.unsqueeze(-3) / self.lengthscale
+        return Zx, _rbf(Zx, self.Z)
+
+    def mean(self, K_xz: Tensor) -> Tensor:
+        """``batch x m x q`` posterior mean, given ``K(X, train)``, without the prior-mean term."""
+        return (K_xz @ self.alpha.unsqueeze(-1)).squeeze(-1)
+
+
+class _SourceTerms(torch.nn.Module):
+    """``sum_i scale_i * source_i(x)`` of a :class:`SourceMean`: each source GP's posterior
+    mean in metric units, weighted (``... x q x d`` -> ``... x q``)."""
+
+    def __init__(self, mean: SourceMean) -> None:
+        super().__init__()
+        self.sources = torch.nn.ModuleList(_Fitted(s) for s in mean._sources)
+        transforms = [s.outcome_transform for s in mean._sources]
+        self.register_buffer("means", torch.stack([t.means.detach().reshape(()) for t in transforms]))
+        self.register_buffer("stdvs", torch.stack([t.stdvs.detach().reshape(()) for t in transforms]))
+        self.register_buffer("scale", mean.scale.detach().reshape(-1))
+
+    def forward(self, X: Tensor) -> Tensor:
+        total = 0.0
+        for i, source in enumerate(self.sources):
+            _, K_xz = source.cross(X)
+            standardized = source.constant.unsqueeze(-1) + source.mean(K_xz)  # ... x 1 x q
+            total = total + self.scale[i] * (self.means[i] + self.stdvs[i] * standardized.squeeze(-2))
+        return total
 
 
 class LeanGP(GPyTorchModel):
@@ -65,30 +139,13 @@ class LeanGP(GPyTorchModel):
         super().__init__()
         if not supports(model):
             raise TypeError(f"LeanGP needs a default SingleTaskGP without transforms, got {type(model).__name__}")
+        self._num_outputs = model.num_outputs
         with torch.no_grad():
-            X = model.train_inputs[0]
-            m = model.num_outputs
-            X = X[0] if X.dim() == 3 else X  # a batched model repeats its inputs per output
-            n, d = X.shape
-            y = model.train_targets.reshape(m, n)
-            lengthscale = model.covar_module.lengthscale.detach().reshape(m, 1, d)
-            constant = model.mean_module.constant.detach().reshape(m, 1)
-            noise = model.likelihood.noise.detach().reshape(m, -1).expand(m, n)
-            Z = X / lengthscale  # m x n x d
-            K = _rbf(Z, Z) + torch.diag_embed(noise)
-            L = psd_safe_cholesky(K)
-            alpha = torch.cholesky_solve((y - constant).unsqueeze(-1), L)  # m x n x 1
-            # Products with the inverse factor instead of triangular solves per evaluation:
-            # a batched solve broadcasts the factor over the candidates (a copy per candidate).
-            eye = torch.eye(n, dtype=L.dtype, device=L.device).expand(m, n, n)
-            L_inv_T = torch.linalg.solve_triangular(L, eye, upper=False).transpose(-1, -2)
-        self._num_outputs = m
-        # Buffers, so that the device of the model can be read off it as off any module.
-        self.register_buffer("_lengthscale", lengthscale)  # m x 1 x d
-        self.register_buffer("_constant", constant.squeeze(-1))  # m
-        self.register_buffer("_Z", Z)  # m x n x d
-        self.register_buffer("_L_inv_T", L_inv_T.contiguous())  # m x n x n
-        self.register_buffer("_alpha", alpha.squeeze(-1))  # m x n
+            self._sources = _SourceTerms(model.mean_module) if type(model.mean_module) is SourceMean else None
+            prior = None
+            if self._sources is not None:
+                prior = model.mean_module.constant.detach() + self._sources(model.train_inputs[0])
+            self._fitted = _Fitted(model, prior)
 
     @property
     def num_outputs(self) -> int:
@@ -105,12 +162,14 @@ class LeanGP(GPyTorchModel):
         """Joint posterior of the latent functions at ``X`` (``batch x q x d``)."""
         if observation_noise is not False or posterior_transform is not None:
             raise NotImplementedError("LeanGP gives the noise-free posterior only")
-        Zx = X.unsqueeze(-3) / self._lengthscale  # batch x m x q x d
-        K_xz = _rbf(Zx, self._Z)  # batch x m x q x n
-        mean = self._constant.unsqueeze(-1) + (K_xz @ self._alpha.unsqueeze(-1)).squeeze(-1)  # batch x m x q
+        fitted = self._fitted
+        Zx, K_xz = fitted.cross(X)  # batch x m x q x d, batch x m x q x n
+        mean = fitted.constant.unsqueeze(-1) + fitted.mean(K_xz)  # batch x m x q
+        if self._sources is not None:
+            mean = mean + self._sources(X).unsqueeze(-2)
         batch, (m, q, n) = K_xz.shape[:-3], K_xz.shape[-3:]
         # W = K_xz L^-T per output, as one matrix product per output: m x (batch q) x n.
-        W = K_xz.movedim(-3, 0).reshape(m, -1, n) @ self._L_inv_T
+        W = K_xz.movedim(-3, 0).reshape(m, -1, n) @ fitted.L_inv_T
         W = W.reshape(m, *batch, q, n).movedim(0, -3)  # batch x m x q x n
         covariance = _rbf(Zx, Zx, same=True) - W @ W.transpose(-1, -2)  # batch x m x q x q
         if output_indices is not None:

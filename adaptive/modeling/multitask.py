@@ -36,7 +36,8 @@ def build_multitask(data: MetricData, Yvar: torch.Tensor | None) -> MultiTaskGP:
     # lowers the correlation where the data say so.
     kernel = next(k for k in model.covar_module.modules() if isinstance(k, IndexKernel))
     with torch.no_grad():
-        kernel.covar_factor.fill_(INITIAL_FACTOR)
+        # Setters: the attributes are constrained transforms of raw parameters.
+        kernel.covar_factor = torch.full_like(kernel.covar_factor, INITIAL_FACTOR)
         kernel.var = torch.full_like(kernel.var, INITIAL_VAR)
     return model
 

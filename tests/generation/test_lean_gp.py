@@ -107,3 +107,29 @@ def test_the_optimizer_reads_the_device_off_a_lean_model():
     acqf = build_acquisition(lean_gp.LeanGP(model), config, X_baseline=X, X_pending=None, ref_point=None,
                              mc_samples=16, seed=0, affine=affine)
     assert list(acqf.model.buffers()) and _device_of(acqf) == X.device
+
+
+def test_bias_corrected_model_posterior_and_acquisition_equal_the_models():
+    from adaptive.modeling import MetricData, compare_sources
+
+    g = torch.Generator().manual_seed(5)
+    X = torch.rand(30, 2, generator=g, dtype=torch.float64)
+    task = torch.cat([torch.zeros(8, 1), torch.ones(22, 1)]).double()
+    Y = torch.sin(5 * X[:, :1]) + X[:, 1:] - 0.4 * task
+    corrected = compare_sources(MetricData("m", X, Y, None, tuple(range(30)), task, ("online", "sim"))).corrected
+    model, affine = standardized_outputs(corrected)
+    assert lean_gp.supports(model)
+    lean = lean_gp.LeanGP(copy.deepcopy(model))
+    Xt = torch.rand(6, 3, 2, generator=g, dtype=torch.float64)
+    expected, actual = model.posterior(Xt), lean.posterior(Xt)
+    np.testing.assert_allclose(actual.mean.numpy(), expected.mean.detach().numpy(), atol=1e-9)
+    np.testing.assert_allclose(actual.covariance[:, 0].numpy(), expected.distribution.covariance_matrix.detach().numpy(), atol=1e-10)
+    config = OptimizationConfig.build([ad.Maximize("m")])
+    kwargs = dict(X_baseline=X[:8], X_pending=None, ref_point=None, mc_samples=64, seed=0, affine=affine)
+    torch.manual_seed(0)
+    reference = build_acquisition(model, config, **kwargs)
+    torch.manual_seed(0)
+    fast = build_acquisition(lean, config, **kwargs)
+    candidates = torch.rand(16, 1, 2, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        np.testing.assert_allclose(fast(candidates).numpy(), reference(candidates).numpy(), rtol=1e-8, atol=1e-8)

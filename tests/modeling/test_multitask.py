@@ -251,3 +251,30 @@ def test_anti_correlated_simulator_is_used_with_a_negative_weight(sqlite_url):
     grid = [{"x": x, "y": y} for x in (0.1, 0.5, 0.9) for y in (0.2, 0.8)]
     truth = np.array([online(p) for p in grid])
     assert np.abs(exp.predict(grid)["m_mean"].to_numpy() - truth).max() < 0.1
+
+
+def test_other_sources_fits_are_reused_while_their_rows_are_unchanged():
+    from adaptive.modeling import WarmStarts
+
+    g = torch.Generator().manual_seed(4)
+    sim_X = torch.rand(20, 2, dtype=torch.float64, generator=g)
+    online_X = torch.rand(10, 2, dtype=torch.float64, generator=g)
+
+    def data(n_online: int, sim_shift: float = 0.3) -> MetricData:
+        X = torch.cat([online_X[:n_online], sim_X])
+        task = torch.cat([torch.zeros(n_online, 1), torch.ones(20, 1)]).double()
+        Y = torch.sin(5 * X[:, :1]) + sim_shift * task
+        return MetricData("m", X, Y, None, tuple(range(n_online + 20)), task, ("online", "sim"))
+
+    warm = WarmStarts()
+    first = compare_sources(data(6), warm=warm)
+    # One more online trial: the simulator's own GP is the one fitted before ...
+    second = compare_sources(data(7), warm=warm)
+    assert second.others["sim"] is first.others["sim"]
+    # ... and equal to a fresh fit of the same rows (fits depend on data and seed only).
+    cold = compare_sources(data(7)).others["sim"]
+    torch.testing.assert_close(cold.covar_module.lengthscale, second.others["sim"].covar_module.lengthscale)
+    torch.testing.assert_close(cold.likelihood.noise, second.others["sim"].likelihood.noise)
+    # Changed simulator rows, or another seed, are fitted anew.
+    assert compare_sources(data(7, sim_shift=0.5), warm=warm).others["sim"] is not first.others["sim"]
+    assert compare_sources(data(7), warm=warm, seed=1).others["sim"] is not first.others["sim"]
