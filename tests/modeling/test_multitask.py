@@ -278,3 +278,21 @@ def test_other_sources_fits_are_reused_while_their_rows_are_unchanged():
     # Changed simulator rows, or another seed, are fitted anew.
     assert compare_sources(data(7, sim_shift=0.5), warm=warm).others["sim"] is not first.others["sim"]
     assert compare_sources(data(7), warm=warm, seed=1).others["sim"] is not first.others["sim"]
+
+
+def test_fits_depend_on_data_and_seed_only_not_on_the_global_generator():
+    # GPyTorch draws the multi-task kernel's initial values from torch's global generator;
+    # fits seed it themselves, so what ran before in the process cannot change a model.
+    g = torch.Generator().manual_seed(6)
+    X = torch.rand(26, 2, dtype=torch.float64, generator=g)
+    task = torch.cat([torch.zeros(6, 1), torch.ones(20, 1)]).double()
+    Y = torch.cos(4 * X[:, :1]) + 0.2 * task
+    data = MetricData("m", X, Y, None, tuple(range(26)), task, ("online", "sim"))
+    fits = []
+    for state in (1, 2):
+        torch.manual_seed(state)
+        before = torch.get_rng_state()
+        fits.append(compare_sources(data).multi)
+        assert torch.equal(torch.get_rng_state(), before)  # the caller's random state is left alone
+    for (name, a), (_, b) in zip(fits[0].named_parameters(), fits[1].named_parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
