@@ -24,6 +24,8 @@ such GPs; see :func:`supports`).
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from botorch.models import SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
@@ -36,10 +38,13 @@ from gpytorch.kernels import RBFKernel
 from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
 from gpytorch.means import ConstantMean
 from linear_operator.utils.cholesky import psd_safe_cholesky
+from linear_operator.utils.errors import NotPSDError
 from torch import Tensor
 from torch.quasirandom import SobolEngine
 
 from adaptive.modeling.corrected import SourceMean
+
+logger = logging.getLogger(__name__)
 
 
 def supports(model: object) -> bool:
@@ -278,7 +283,12 @@ class LeanCachedCholesky:
         bottom = posterior.covariance[..., -q_in:, :]
         cross, corner = bottom.split([bottom.shape[-1] - q_in, q_in], dim=-1)
         cross_chol = torch.linalg.solve_triangular(self._baseline_L, cross.transpose(-2, -1), upper=False).transpose(-2, -1)
-        corner_chol = psd_safe_cholesky(corner - cross_chol @ cross_chol.transpose(-2, -1), max_tries=6)
+        try:
+            corner_chol = psd_safe_cholesky(corner - cross_chol @ cross_chol.transpose(-2, -1), max_tries=6)
+        except NotPSDError:
+            # As BoTorch does when the low-rank update fails: sample the joint posterior.
+            logger.debug("low-rank Cholesky update failed; sampling the joint posterior")
+            return self.get_posterior_samples(posterior)[..., -q_in:, :]  # type: ignore[attr-defined]
         rows = torch.cat([cross_chol, corner_chol], dim=-1)  # batch x m x q_in x (n + q_in)
         draws = _draw(rows, self.sampler.sample_shape, self.sampler.base_samples)
         return posterior.mean[..., -q_in:, :] + draws

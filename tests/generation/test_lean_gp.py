@@ -133,3 +133,29 @@ def test_bias_corrected_model_posterior_and_acquisition_equal_the_models():
     candidates = torch.rand(16, 1, 2, generator=g, dtype=torch.float64)
     with torch.no_grad():
         np.testing.assert_allclose(fast(candidates).numpy(), reference(candidates).numpy(), rtol=1e-8, atol=1e-8)
+
+
+def test_a_failed_low_rank_update_samples_the_joint_posterior(monkeypatch):
+    _, X, f0, _, cost = _data(2)
+    model, affine = _fitted(X, torch.stack([f0, cost], -1))
+    config = OptimizationConfig.build([ad.Maximize("f0")], ["cost <= 4.5"])
+    acqf = build_acquisition(lean_gp.LeanGP(model), config, X_baseline=X, X_pending=None, ref_point=None,
+                             mc_samples=32, seed=0, affine=affine)
+    candidates = torch.rand(4, 1, 3, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    with torch.no_grad():
+        cached = acqf(candidates)
+    calls = []
+    real = lean_gp.psd_safe_cholesky
+
+    def failing(A, *args, **kwargs):
+        if kwargs.get("max_tries") == 6:  # the corner block of the low-rank update
+            calls.append(A.shape)
+            raise lean_gp.NotPSDError("forced")
+        return real(A, *args, **kwargs)
+
+    monkeypatch.setattr(lean_gp, "psd_safe_cholesky", failing)
+    with torch.no_grad():
+        joint = acqf(candidates)
+    assert calls and torch.isfinite(joint).all()
+    # The sampler keeps the incumbents' base samples, so the joint draw is the same draw.
+    np.testing.assert_allclose(joint.numpy(), cached.numpy(), rtol=1e-8, atol=1e-8)
