@@ -23,7 +23,9 @@ from adaptive.generation.acquisition import acquisition_model, build_acquisition
 from adaptive.generation.optimize import OptimizerSettings, maximize
 from adaptive.generation.sobol import propose_sobol
 from adaptive.generation.transforms import bilog_constraint_metrics
-from adaptive.modeling import ModelFitError, WarmStarts, completed, fit_models, metric_data, pending_X
+from adaptive.modeling import (
+    ModelFitError, WarmStarts, completed, fit_models, metric_data, pending_X, single_threaded_blas,
+)
 from adaptive.objectives import OptimizationConfig
 from adaptive.space import SearchSpace
 from adaptive.trial import Trial, TrialStatus
@@ -178,7 +180,7 @@ def _bayesian(
     # BoTorch draws restarts from torch's global generator: fork it so proposals depend only
     # on the data, the experiment's seed and (through warm-started fits) earlier calls of
     # this Experiment object, and the caller's random state is left alone.
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), single_threaded_blas():
         torch.manual_seed(seed)
         return _bayesian_seeded(
             space, config, trials, n, source=source, target=target, seed=seed, settings=settings, device=device,

@@ -2,6 +2,7 @@
 
 from adaptive.modeling.data import MetricData, completed, metric_data, pending_X
 from adaptive.modeling.device import resolve_device
+from adaptive.modeling.threads import single_threaded_blas
 from adaptive.modeling.fit import (
     ModelFitError,
     SourceChoice,
@@ -27,4 +28,5 @@ __all__ = [
     "metric_data",
     "pending_X",
     "resolve_device",
+    "single_threaded_blas",
 ]

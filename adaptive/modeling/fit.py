@@ -34,6 +34,7 @@ from adaptive.modeling.data import MetricData, metric_data
 from adaptive.modeling.corrected import build_corrected, source_scales
 from adaptive.modeling.loo import loo_rmse
 from adaptive.modeling.multitask import build_multitask, task_correlations
+from adaptive.modeling.threads import single_threaded_blas
 from adaptive.space import SearchSpace
 from adaptive.trial import Trial
 
@@ -292,19 +293,20 @@ def _fit(
                             kernel.lengthscale = ls * torch.exp(
                                 torch.randn(ls.shape, generator=generator, dtype=ls.dtype).to(ls)
                             )
-            if fast_fit.supports(model):
-                fast_fit.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
-            else:
-                mll = ExactMarginalLogLikelihood(model.likelihood, model)
-                with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
-                    warnings.simplefilter("ignore", category=(BotorchWarning, NumericalWarning, RuntimeWarning, UserWarning))
-                    torch.manual_seed(seed + attempt)
-                    if lean_mll.supports(model):
-                        # The same loss in plain tensors (see lean_mll); BoTorch's optimizer.
-                        fit_gpytorch_mll(mll, closure=lean_mll.closure(mll), optimizer=fit_gpytorch_mll_scipy,
-                                         optimizer_kwargs={"options": FIT_OPTIONS})
-                    else:
-                        fit_gpytorch_mll(mll, optimizer_kwargs={"options": FIT_OPTIONS})
+            with single_threaded_blas():
+                if fast_fit.supports(model):
+                    fast_fit.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
+                else:
+                    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+                    with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+                        warnings.simplefilter("ignore", category=(BotorchWarning, NumericalWarning, RuntimeWarning, UserWarning))
+                        torch.manual_seed(seed + attempt)
+                        if lean_mll.supports(model):
+                            # The same loss in plain tensors (see lean_mll); BoTorch's optimizer.
+                            fit_gpytorch_mll(mll, closure=lean_mll.closure(mll), optimizer=fit_gpytorch_mll_scipy,
+                                             optimizer_kwargs={"options": FIT_OPTIONS})
+                        else:
+                            fit_gpytorch_mll(mll, optimizer_kwargs={"options": FIT_OPTIONS})
             model.eval()
             with torch.no_grad():
                 posterior = model.posterior(probe)

@@ -57,8 +57,16 @@ def test_fit_reaches_botorchs_optimum():
     fit_gpytorch_mll(ExactMarginalLogLikelihood(reference.likelihood, reference), optimizer_kwargs=options)
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     fit_gpytorch_mll(mll, closure=lean_mll.closure(mll), optimizer=fit_gpytorch_mll_scipy, optimizer_kwargs=options)
+
+    def botorch_loss(m):
+        m_mll = ExactMarginalLogLikelihood(m.likelihood, m).train()
+        return _loss_and_grads(get_loss_closure_with_grads(m_mll, get_parameters(m_mll, requires_grad=True)))[0]
+
+    # The same optimum: equal loss (BoTorch's), and equal parameters up to the optimizer's
+    # stopping point in flat directions (a lengthscale of an almost irrelevant input).
+    assert botorch_loss(model) == pytest.approx(botorch_loss(reference), abs=1e-5)
     for (name, expected), (_, actual) in zip(reference.named_parameters(), model.named_parameters()):
-        torch.testing.assert_close(actual, expected, rtol=1e-3, atol=1e-4, msg=name)
+        torch.testing.assert_close(actual, expected, rtol=1e-2, atol=1e-3, msg=name)
 
 
 def test_only_the_default_multitask_structure_is_supported():

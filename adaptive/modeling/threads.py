@@ -1,0 +1,32 @@
+"""One BLAS thread for the small dense problems of fitting and acquisition.
+
+SciPy's L-BFGS-B (model fits, BoTorch's acquisition optimizer) calls OpenBLAS on
+vectors of a few dozen entries, hundreds of times per ``suggest``. OpenBLAS still
+wakes its thread pool for them; on a busy host (two processes on two cores, as in the
+benchmarks, or several cron workers on one machine) each call then waits for a core,
+and those calls took a fifth of a BraninCurrin suggest. Torch's own thread count is
+left to the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from threadpoolctl import ThreadpoolController
+
+_controller: ThreadpoolController | None = None
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit NumPy's and SciPy's BLAS to one thread inside the block (microseconds to enter)."""
+    global _controller
+    if _controller is None:
+        # Created on first use, once SciPy's BLAS is loaded; inspecting the loaded
+        # libraries takes milliseconds, switching their thread count microseconds.
+        import scipy.optimize  # noqa: F401 - loads SciPy's own OpenBLAS before the scan
+
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
+        yield
