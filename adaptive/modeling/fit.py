@@ -217,8 +217,9 @@ def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None 
     )
     others = {}
     for i, name in enumerate(data.sources[1:], start=1):
-        rows = data.only(i)
-        others[name] = warm.fitted(rows, seed, lambda: _fit_single(rows, seed=seed)) if warm else _fit_single(rows, seed=seed)
+        source_rows = data.only(i)
+        fit_source = lambda: _fit_single(source_rows, seed=seed)  # noqa: E731 - called in this iteration
+        others[name] = warm.fitted(source_rows, seed, fit_source) if warm else fit_source()
     corrected = _fit(
         lambda: build_corrected(own.X, own.Y, _yvar(own), list(others.values())), own.X[:1],
         name=f"{data.metric!r} (bias-corrected {data.sources})", seed=seed, warm=warm, rows=own.n,
