@@ -69,7 +69,8 @@ def run_adaptive(problem: BiasedProblem, seed: int, n_sim: int, n_init: int, n_b
         x = np.array([trial.params[n] for n in NAMES])
         online_x.append(x)
         exp.complete(trial.id, {"m": problem.observe_online(x, rng)})
-    out = {"best": max(online_true(x) for x in online_x), "seconds": seconds}
+    values = [online_true(x) for x in online_x]
+    out = {"best": max(values), "values": values, "x": [x.tolist() for x in online_x], "seconds": seconds}
     if use_simulator:
         row = exp.source_report().iloc[0]
         out.update(loo_online_only=row["loo_rmse_target_only"], loo_multitask=row["loo_rmse_all_sources"], model=row["model"])
@@ -102,7 +103,10 @@ def run_ax(problem: BiasedProblem, seed: int, n_sim: int, n_init: int, n_bo: int
     grid = test_points(seed)
     pred = ax.predict_online([dict(zip(NAMES, map(float, x))) for x in grid])
     test_rmse = float(np.sqrt(np.mean((pred - np.array([online_true(x) for x in grid])) ** 2))) if pred is not None else None
-    return {"best": max(online_true(x) for x in online_x), "seconds": seconds, "test_rmse": test_rmse}
+    values = [online_true(x) for x in online_x]
+    return {
+        "best": max(values), "values": values, "x": [x.tolist() for x in online_x], "seconds": seconds, "test_rmse": test_rmse,
+    }
 
 
 def _job(method: str, problem: str, seed: int, n_sim: int, n_init: int, n_bo: int) -> dict:
@@ -167,7 +171,29 @@ def summarize(rows: list[dict]) -> str:
             + ", ".join(sorted({str(r.get('model')) for r in mt}))
             + f"; paired by seed, multi-task vs online-only {_paired(mt, on)}, vs Ax {_paired(mt, ax)}"
         )
+    lines += _traces(rows)
     return "\n".join(lines)
+
+
+def _traces(rows: list[dict]) -> list[str]:
+    """Median regret after each online trial (the first ``--online-init`` are quasi-random), per
+    problem and method: when the optimum's basin is found and how the refinement goes."""
+    traced = [r for r in rows if r.get("values")]
+    if not traced:
+        return []
+    n = min(len(r["values"]) for r in traced)
+    lines = [
+        "", "Median regret after each online trial:", "",
+        "| problem | method | " + " | ".join(str(i + 1) for i in range(n)) + " |", "|---|---|" + "---|" * n,
+    ]
+    for problem in PROBLEMS:
+        for method in METHODS:
+            rs = [r for r in traced if r["problem"] == problem and r["method"] == method]
+            if not rs:
+                continue
+            best = [[OPTIMUM - max(r["values"][: i + 1]) for r in rs] for i in range(n)]
+            lines.append(f"| {problem} | {method} | " + " | ".join(_fmt(statistics.median(b)) for b in best) + " |")
+    return lines
 
 
 def _paired(rows: list[dict], others: list[dict]) -> str:
