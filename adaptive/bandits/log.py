@@ -79,8 +79,7 @@ class DecisionLog:
 
     def record_reward(self, decision_id: str, value: float, *, metric: str = "reward", at: datetime | None = None) -> None:
         """Store a reward for a logged decision."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValidationError("value", value, "rewards must be finite numbers")
+        _check_reward(value)
 
         def work(session: Any) -> None:
             if session.scalar(select(DecisionRow.id).where(DecisionRow.decision_id == decision_id)) is None:
@@ -98,8 +97,7 @@ class DecisionLog:
         skipped with ``skip_unknown``.
         """
         for _, value, _ in rows:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValidationError("value", value, "rewards must be finite numbers")
+            _check_reward(value)
         wanted = {decision_id for decision_id, _, _ in rows}
 
         def work(session: Any) -> int:
@@ -164,3 +162,8 @@ class DecisionLog:
         ]
         columns = ["decision_id", "policy", "policy_version", "action", "propensity", "context", "decided_at", "reward", "n_rewards"]
         return pd.DataFrame(rows, columns=columns)
+
+
+def _check_reward(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValidationError("value", value, "rewards must be finite numbers")

@@ -80,12 +80,12 @@ class WarmStarts:
         multi-source suggest. The model is shared: callers must not change it.
         """
         key = _fingerprint(data, seed)
-        model = self._fits.get(key)
+        model = self._fits.pop(key, None)
         if model is None:
             model = fit()
             if len(self._fits) >= self.MAX_FITS:
-                self._fits.pop(next(iter(self._fits)))
-            self._fits[key] = model
+                self._fits.pop(next(iter(self._fits)))  # the least recently used
+        self._fits[key] = model  # (re)inserted last: the most recently used
         return model  # type: ignore[return-value]
 
     def load(self, key: str, model: Model, rows: int) -> bool:
@@ -259,11 +259,11 @@ def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None 
 
 
 def _fit_single(data: MetricData, *, seed: int) -> SingleTaskGP:
-    return _fit(lambda: SingleTaskGP(data.X, data.Y, train_Yvar=_yvar(data)), data.X[:1], name=repr(data.metric), seed=seed)
+    return _fit_outputs(data.X, data.Y, _yvar(data), name=repr(data.metric), seed=seed)
 
 
 def _fit_outputs(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None, *, name: str, seed: int) -> SingleTaskGP:
-    """Independent GPs for the ``m`` columns of ``Y``, fitted jointly as one batch."""
+    """Independent GPs for the ``m`` columns of ``Y`` (``n x m``), fitted jointly as one batch."""
     return _fit(lambda: SingleTaskGP(X, Y, train_Yvar=Yvar), X[:1], name=name, seed=seed)
 
 

@@ -280,6 +280,28 @@ def test_other_sources_fits_are_reused_while_their_rows_are_unchanged():
     assert compare_sources(data(7), warm=warm, seed=1).others["sim"] is not first.others["sim"]
 
 
+def test_the_fit_cache_evicts_the_least_recently_used_fit():
+    from adaptive.modeling import WarmStarts
+
+    def rows(shift: float) -> MetricData:
+        X = torch.linspace(0, 1, 5, dtype=torch.float64).unsqueeze(-1)
+        return MetricData("m", X, X + shift, None, tuple(range(5)))
+
+    warm = WarmStarts()
+    warm.MAX_FITS = 2
+    fits: list[float] = []
+
+    def cached(shift: float) -> object:
+        return warm.fitted(rows(shift), 0, lambda: fits.append(shift) or object())
+
+    a, _ = cached(0.0), cached(1.0)
+    assert cached(0.0) is a  # a hit: 0.0 becomes the most recently used
+    cached(2.0)  # full: evicts 1.0, the least recently used, not 0.0 (the oldest)
+    assert cached(0.0) is a
+    cached(1.0)
+    assert fits == [0.0, 1.0, 2.0, 1.0]
+
+
 def test_fits_depend_on_data_and_seed_only_not_on_the_global_generator():
     # GPyTorch draws the multi-task kernel's initial values from torch's global generator;
     # fits seed it themselves, so what ran before in the process cannot change a model.
