@@ -19,7 +19,7 @@ GPyTorch model (tested to 1e-8).
 Only the structures ``fast_fit`` fits are handled (ARD RBF kernel without output scale,
 Gaussian or fixed-noise likelihood, no input or outcome transform, and a constant prior
 mean or the bias-corrected model's :class:`~adaptive.modeling.corrected.SourceMean` over
-such GPs; see :func:`supports`).
+such GPs with their :class:`~adaptive.modeling.corrected.SourceCovariance`; see :func:`supports`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from botorch.posteriors import Posterior
 from botorch.sampling import IIDNormalSampler, SobolQMCNormalSampler
 from botorch.sampling.base import MCSampler
 from botorch.sampling.get_sampler import GetSampler
-from gpytorch.kernels import RBFKernel
 from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
 from gpytorch.means import ConstantMean
 from linear_operator.utils.cholesky import psd_safe_cholesky
@@ -43,6 +42,7 @@ from torch import Tensor
 from torch.quasirandom import SobolEngine
 
 from adaptive.modeling.corrected import SourceMean
+from adaptive.modeling.fast_fit import rbf_kernel
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def supports(model: object) -> bool:
 def _default_structure(model: object) -> bool:
     if type(model) is not SingleTaskGP or getattr(model, "input_transform", None) is not None:
         return False
-    covar = model.covar_module
-    return type(covar) is RBFKernel and covar.active_dims is None and type(model.likelihood) in (
+    covar = rbf_kernel(model)
+    return covar is not None and covar.active_dims is None and type(model.likelihood) in (
         GaussianLikelihood, FixedNoiseGaussianLikelihood,
     )
 
@@ -74,19 +74,23 @@ class _Fitted(torch.nn.Module):
     """The posterior-mean pieces of a fitted ``m``-output default GP: ``constant + K(x, X) alpha``
     in the model's (standardized) units, and the inverse Cholesky factor for covariances."""
 
-    def __init__(self, model: SingleTaskGP, prior_mean_at_train: Tensor | None = None) -> None:
+    def __init__(
+        self, model: SingleTaskGP, prior_mean_at_train: Tensor | None = None, extra_covariance: Tensor | None = None,
+    ) -> None:
+        """``extra_covariance``: ``n x n`` added to the training covariance (the sources' part)."""
         super().__init__()
         X = model.train_inputs[0]
         m = model.num_outputs
         X = X[0] if X.dim() == 3 else X  # a batched model repeats its inputs per output
         n, d = X.shape
         y = model.train_targets.reshape(m, n)
-        lengthscale = model.covar_module.lengthscale.detach().reshape(m, 1, d)
+        lengthscale = rbf_kernel(model).lengthscale.detach().reshape(m, 1, d)
         noise = model.likelihood.noise.detach().reshape(m, -1).expand(m, n)
         constant = model.mean_module.constant.detach().reshape(m, 1)
         prior = constant if prior_mean_at_train is None else prior_mean_at_train.reshape(m, n)
         Z = X / lengthscale  # m x n x d
-        L = psd_safe_cholesky(_rbf(Z, Z) + torch.diag_embed(noise))
+        K = _rbf(Z, Z) + torch.diag_embed(noise)
+        L = psd_safe_cholesky(K if extra_covariance is None else K + extra_covariance)
         alpha = torch.cholesky_solve((y - prior).unsqueeze(-1), L)  # m x n x 1
         # Products with the inverse factor instead of triangular solves per evaluation:
         # a batched solve broadcasts the factor over the candidates (a copy per candidate).
@@ -111,7 +115,8 @@ class _Fitted(torch.nn.Module):
 
 class _SourceTerms(torch.nn.Module):
     """``sum_i scale_i * source_i(x)`` of a :class:`SourceMean`: each source GP's posterior
-    mean in metric units, weighted (``... x q x d`` -> ``... x q``)."""
+    mean in metric units, weighted (``... x q x d`` -> ``... x q``); and the matching
+    :class:`~adaptive.modeling.corrected.SourceCovariance` (:meth:`covariance`)."""
 
     def __init__(self, mean: SourceMean) -> None:
         super().__init__()
@@ -120,6 +125,22 @@ class _SourceTerms(torch.nn.Module):
         self.register_buffer("means", torch.stack([t.means.detach().reshape(()) for t in transforms]))
         self.register_buffer("stdvs", torch.stack([t.stdvs.detach().reshape(()) for t in transforms]))
         self.register_buffer("scale", mean.scale.detach().reshape(-1))
+
+    def covariance(self, A: Tensor, B: Tensor) -> Tensor:
+        """``... x p x r``: ``sum_i scale_i^2 Cov_i(a, b)`` between ``A`` (``... x p x d``) and ``B``
+        (``r x d`` or ``... x r x d``), each source GP's posterior covariance in metric units."""
+        total = 0.0
+        for i, source in enumerate(self.sources):
+            ZA, K_A = source.cross(A)  # ... x 1 x p x d, ... x 1 x p x n_i
+            W_A = K_A @ source.L_inv_T
+            if B is A:
+                ZB, W_B = ZA, W_A
+            else:
+                ZB, K_B = source.cross(B)
+                W_B = K_B @ source.L_inv_T
+            covariance = _rbf(ZA, ZB, same=B is A) - W_A @ W_B.transpose(-1, -2)
+            total = total + (self.scale[i] * self.stdvs[i]) ** 2 * covariance.squeeze(-3)
+        return total
 
     def forward(self, X: Tensor) -> Tensor:
         total = 0.0
@@ -147,10 +168,13 @@ class LeanGP(GPyTorchModel):
         self._num_outputs = model.num_outputs
         with torch.no_grad():
             self._sources = _SourceTerms(model.mean_module) if type(model.mean_module) is SourceMean else None
-            prior = None
+            prior = extra = None
             if self._sources is not None:
-                prior = model.mean_module.constant.detach() + self._sources(model.train_inputs[0])
-            self._fitted = _Fitted(model, prior)
+                X_train = model.train_inputs[0]
+                prior = model.mean_module.constant.detach() + self._sources(X_train)
+                extra = self._sources.covariance(X_train, X_train)
+                self.register_buffer("_X_train", X_train.detach())
+            self._fitted = _Fitted(model, prior, extra)
 
     @property
     def num_outputs(self) -> int:
@@ -169,6 +193,10 @@ class LeanGP(GPyTorchModel):
             raise NotImplementedError("LeanGP gives the noise-free posterior only")
         fitted = self._fitted
         Zx, K_xz = fitted.cross(X)  # batch x m x q x d, batch x m x q x n
+        prior = _rbf(Zx, Zx, same=True)  # batch x m x q x q
+        if self._sources is not None:
+            K_xz = K_xz + self._sources.covariance(X, self._X_train).unsqueeze(-3)
+            prior = prior + self._sources.covariance(X, X).unsqueeze(-3)
         mean = fitted.constant.unsqueeze(-1) + fitted.mean(K_xz)  # batch x m x q
         if self._sources is not None:
             mean = mean + self._sources(X).unsqueeze(-2)
@@ -176,7 +204,7 @@ class LeanGP(GPyTorchModel):
         # W = K_xz L^-T per output, as one matrix product per output: m x (batch q) x n.
         W = K_xz.movedim(-3, 0).reshape(m, -1, n) @ fitted.L_inv_T
         W = W.reshape(m, *batch, q, n).movedim(0, -3)  # batch x m x q x n
-        covariance = _rbf(Zx, Zx, same=True) - W @ W.transpose(-1, -2)  # batch x m x q x q
+        covariance = prior - W @ W.transpose(-1, -2)  # batch x m x q x q
         if output_indices is not None:
             mean, covariance = mean[..., output_indices, :], covariance[..., output_indices, :, :]
         return LeanPosterior(mean.transpose(-1, -2), covariance)

@@ -9,8 +9,9 @@ this spends ~0.15 ms in NumPy, which made a two-output fit about 8x faster. That
 because every ``suggest`` refits every model.
 
 Only the default structure is handled (a constant mean or the bias-corrected model's
-:class:`~adaptive.modeling.corrected.SourceMean`, which is linear in fixed features, ARD RBF
-kernel with log-normal lengthscale prior, Gaussian likelihood with log-normal noise prior or fixed noise, no input
+:class:`~adaptive.modeling.corrected.SourceMean`, which is linear in fixed features, with its
+:class:`~adaptive.modeling.corrected.SourceCovariance` (fixed matrices times the squared
+weights) beside the ARD RBF kernel with log-normal lengthscale prior, Gaussian likelihood with log-normal noise prior or fixed noise, no input
 transform, CPU, at most :data:`MAX_ROWS` rows); :func:`supports` says whether a model has it,
 and everything else goes through ``fit_gpytorch_mll``.
 """
@@ -23,13 +24,13 @@ import numpy as np
 import scipy.linalg
 import torch
 from botorch.models import SingleTaskGP
-from gpytorch.kernels import RBFKernel
+from gpytorch.kernels import AdditiveKernel, RBFKernel
 from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
 from gpytorch.means import ConstantMean
 from gpytorch.priors import LogNormalPrior
 from scipy.optimize import minimize
 
-from adaptive.modeling.corrected import SourceMean
+from adaptive.modeling.corrected import SourceCovariance, SourceMean
 
 # Beyond this the n^3 inverse per evaluation costs more than GPyTorch's overhead saves.
 MAX_ROWS = 400
@@ -44,8 +45,10 @@ def supports(model: object) -> bool:
     """Whether ``model`` has the default ``SingleTaskGP`` structure this module fits."""
     if type(model) is not SingleTaskGP or getattr(model, "input_transform", None) is not None:
         return False
-    covar, mean, likelihood = model.covar_module, model.mean_module, model.likelihood
-    if type(covar) is not RBFKernel or covar.active_dims is not None or type(mean) not in (ConstantMean, SourceMean):
+    covar, mean, likelihood = rbf_kernel(model), model.mean_module, model.likelihood
+    if covar is None or covar.active_dims is not None or type(mean) not in (ConstantMean, SourceMean):
+        return False
+    if (type(mean) is SourceMean) != (type(model.covar_module) is AdditiveKernel):
         return False
     if not isinstance(getattr(covar, "lengthscale_prior", None), LogNormalPrior):
         return False
@@ -58,10 +61,23 @@ def supports(model: object) -> bool:
     return X.device.type == "cpu" and X.dtype == torch.float64 and X.shape[-2] <= MAX_ROWS
 
 
+def rbf_kernel(model: SingleTaskGP) -> RBFKernel | None:
+    """The model's RBF kernel: its covariance, or beside a :class:`SourceCovariance` of its
+    :class:`SourceMean`; None for any other structure."""
+    covar = model.covar_module
+    if type(covar) is RBFKernel:
+        return covar
+    if type(covar) is AdditiveKernel and len(covar.kernels) == 2 and type(covar.kernels[0]) is RBFKernel:
+        other = covar.kernels[1]
+        if type(other) is SourceCovariance and other._mean[0] is model.mean_module:
+            return covar.kernels[0]
+    return None
+
+
 def neg_log_marginal_likelihood(
     theta: np.ndarray, D: np.ndarray, y: np.ndarray, fixed_noise: np.ndarray | None,
     lengthscale_prior: tuple[float, float], noise_prior: tuple[float, float] | None,
-    features: np.ndarray | None = None,
+    features: np.ndarray | None = None, source_covariances: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """BoTorch's per-output fitting loss and its gradient.
 
@@ -74,6 +90,8 @@ def neg_log_marginal_likelihood(
         lengthscale_prior, noise_prior: (loc, scale) of the log-normal priors.
         features: ``n x p`` the prior mean is ``features @ weights``; None means one
             constant (``p = 1``).
+        source_covariances: ``k x n x n``; when given, the covariance has
+            ``sum_i weights[1 + i]^2 source_covariances[i]`` added (the bias-corrected model).
     """
     n, _, d = D.shape
     F = np.ones((n, 1)) if features is None else features
@@ -81,7 +99,11 @@ def neg_log_marginal_likelihood(
     lengthscale = theta[p:p + d]
     K_rbf = np.exp(-0.5 * (D / lengthscale**2).sum(-1))
     noise = fixed_noise if fixed_noise is not None else np.full(n, theta[p + d])
-    factor = _cholesky(K_rbf + np.diag(noise))
+    K = K_rbf + np.diag(noise)
+    if source_covariances is not None:
+        k = len(source_covariances)
+        K = K + np.einsum("i,iab->ab", theta[1:1 + k] ** 2, source_covariances)
+    factor = _cholesky(K)
     r = y - F @ theta[:p]
     alpha = scipy.linalg.cho_solve(factor, r, check_finite=False)
     K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
@@ -89,6 +111,8 @@ def neg_log_marginal_likelihood(
     W = np.outer(alpha, alpha) - K_inv
     grad = np.empty_like(theta)
     grad[:p] = F.T @ alpha
+    if source_covariances is not None:
+        grad[1:1 + k] += theta[1:1 + k] * np.einsum("ab,iab->i", W, source_covariances)
     grad[p:p + d] = 0.5 * np.einsum("ab,abj->j", W * K_rbf, D) / lengthscale**3
     log_prior, g_prior = _log_normal(lengthscale, *lengthscale_prior)
     grad[p:p + d] += g_prior
@@ -125,7 +149,8 @@ def fit(model: SingleTaskGP, *, maxiter: int) -> None:
     Starts from the model's current hyperparameters. Raises :class:`FastFitError` when the
     covariance is not positive definite or the optimum is not finite.
     """
-    covar, likelihood = model.covar_module, model.likelihood
+    covar, likelihood = rbf_kernel(model), model.likelihood
+    assert covar is not None
     X = model.train_inputs[0].detach().numpy()
     Y = model.train_targets.detach().numpy()
     batched = Y.ndim == 2
@@ -136,11 +161,13 @@ def fit(model: SingleTaskGP, *, maxiter: int) -> None:
         if m != 1:
             raise FastFitError("a source mean models one output")
         with torch.no_grad():
-            source_means = mean.source_means(model.train_inputs[0]).detach().numpy().reshape(-1, len(mean._sources))
+            X_train = model.train_inputs[0]
+            source_means = mean.source_means(X_train).detach().numpy().reshape(-1, len(mean._sources))
+            source_covariances = model.covar_module.kernels[1].source_covariances(X_train, X_train).detach().numpy()
         features = np.hstack([np.ones((source_means.shape[0], 1)), source_means])
         weights = np.concatenate([mean.constant.detach().numpy(), mean.scale.detach().numpy()]).reshape(1, -1)
     else:
-        features = None
+        features = source_covariances = None
         weights = mean.constant.detach().numpy().reshape(m, 1)
     p = weights.shape[1]
     lengthscales = covar.lengthscale.detach().numpy().reshape(m, d)
@@ -165,7 +192,8 @@ def fit(model: SingleTaskGP, *, maxiter: int) -> None:
         bounds = [(None, None)] * p + [(ls_low, None)] * d + ([] if fixed else [(noise_low, None)])
         result = minimize(
             neg_log_marginal_likelihood, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
-            args=(D, Ys[i], noises[i] if fixed else None, ls_prior, noise_prior, features), options={"maxiter": maxiter},
+            args=(D, Ys[i], noises[i] if fixed else None, ls_prior, noise_prior, features, source_covariances),
+            options={"maxiter": maxiter},
         )
         if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
             raise FastFitError(f"non-finite optimum for output {i}: {result.message}")

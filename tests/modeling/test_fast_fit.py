@@ -76,6 +76,28 @@ def test_the_objective_is_botorchs_and_the_gradient_is_right(m, known_noise):
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
 
 
+def test_the_gradient_is_right_with_source_features_and_covariances():
+    # The bias-corrected model: prior mean [1, s_1, s_2] @ weights, covariance plus
+    # sum_i weights[1 + i]^2 P_i for fixed positive semi-definite P_i.
+    X, Y = _data(m=1)
+    n = X.shape[0]
+    g = np.random.default_rng(0)
+    A = g.standard_normal((2, n, n))
+    P = 0.1 * A @ A.transpose(0, 2, 1) / n
+    F = np.hstack([np.ones((n, 1)), g.standard_normal((n, 2))])
+    D = (X[:, None] - X[None]).pow(2).numpy()
+    theta = np.array([0.1, 0.7, -0.4, 0.5, 0.2, 0.9, 0.05])
+    args = (D, Y[:, 0].numpy(), None, (1.5, 1.7), (-4.0, 1.0), F, P)
+    value, grad = fast_fit.neg_log_marginal_likelihood(theta, *args)
+    numeric = [
+        (fast_fit.neg_log_marginal_likelihood(theta + e, *args)[0] - fast_fit.neg_log_marginal_likelihood(theta - e, *args)[0]) / 2e-6
+        for e in np.eye(len(theta)) * 1e-6
+    ]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+    # ... and the covariances do enter the objective.
+    assert value != pytest.approx(fast_fit.neg_log_marginal_likelihood(theta, *args[:-1])[0])
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_fit_reaches_botorchs_optimum(seed):
     X, Y = _data(seed=seed)

@@ -318,3 +318,26 @@ def test_fits_depend_on_data_and_seed_only_not_on_the_global_generator():
         assert torch.equal(torch.get_rng_state(), before)  # the caller's random state is left alone
     for (name, a), (_, b) in zip(fits[0].named_parameters(), fits[1].named_parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+def test_the_bias_corrected_prior_carries_the_simulator_gps_uncertainty():
+    from adaptive.modeling.corrected import build_corrected
+    from adaptive.modeling.fast_fit import fit
+
+    g = torch.Generator().manual_seed(8)
+    X_sim = torch.rand(15, 2, generator=g, dtype=torch.float64) * 0.5  # simulator trials in one corner only
+    simulator = SingleTaskGP(X_sim, torch.sin(6 * X_sim[:, :1]) + X_sim[:, 1:])
+    fit(simulator, maxiter=200)
+    simulator.eval()
+    X = torch.rand(6, 2, generator=g, dtype=torch.float64)
+    model = build_corrected(X, torch.sin(6 * X[:, :1]), None, [simulator])
+    with torch.no_grad():
+        model.mean_module.scale.fill_(0.7)
+        points = torch.tensor([[0.25, 0.25], [0.95, 0.95], [0.9, 0.1]], dtype=torch.float64)
+        added = model.covar_module.kernels[1](points, X).to_dense()
+        joint = simulator.posterior(torch.cat([points, X])).distribution.covariance_matrix
+        # b^2 times the simulator GP's posterior covariance (its metric's units) ...
+        torch.testing.assert_close(added, 0.49 * joint[:3, 3:])
+        # ... small where simulator trials are dense, large where there are none.
+        spread = model.covar_module.kernels[1](points, points, diag=True)
+        assert spread[0] < 0.05 * spread[1]
