@@ -20,6 +20,7 @@ import torch
 from botorch.models import SingleTaskGP
 from gpytorch.kernels import AdditiveKernel, Kernel
 from gpytorch.means import Mean
+from linear_operator.utils.cholesky import psd_safe_cholesky
 
 
 class SourceMean(Mean):
@@ -70,7 +71,7 @@ class SourceCovariance(Kernel):
                 Xs = source.train_inputs[0]
                 noise = source.likelihood.noise.reshape(-1).expand(Xs.shape[-2])
                 K = source.covar_module(Xs, Xs).to_dense() + torch.diag_embed(noise)
-                self._factors.append(torch.linalg.cholesky(K))
+                self._factors.append(psd_safe_cholesky(K))  # jitter if needed, as the lean posterior does
 
     def source_covariances(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         """``k x ... x n1 x n2``: each source GP's posterior covariance between ``x1`` and
