@@ -115,8 +115,8 @@ class _Fitted(torch.nn.Module):
 
 class _SourceTerms(torch.nn.Module):
     """``sum_i scale_i * source_i(x)`` of a :class:`SourceMean`: each source GP's posterior
-    mean in metric units, weighted (``... x q x d`` -> ``... x q``); and the matching
-    :class:`~adaptive.modeling.corrected.SourceCovariance` (:meth:`covariance`)."""
+    mean in metric units, weighted; and the matching
+    :class:`~adaptive.modeling.corrected.SourceCovariance` (:meth:`evaluate`)."""
 
     def __init__(self, mean: SourceMean) -> None:
         super().__init__()
@@ -126,29 +126,35 @@ class _SourceTerms(torch.nn.Module):
         self.register_buffer("stdvs", torch.stack([t.stdvs.detach().reshape(()) for t in transforms]))
         self.register_buffer("scale", mean.scale.detach().reshape(-1))
 
-    def covariance(self, A: Tensor, B: Tensor) -> Tensor:
-        """``... x p x r``: ``sum_i scale_i^2 Cov_i(a, b)`` between ``A`` (``... x p x d``) and ``B``
-        (``r x d`` or ``... x r x d``), each source GP's posterior covariance in metric units."""
+    def set_train(self, X: Tensor) -> Tensor:
+        """Precompute the training side (``n x d``) of :meth:`evaluate`; returns ``n x n``
+        ``sum_i scale_i^2 Cov_i(X, X)``, each source GP's posterior covariance in metric units."""
         total = 0.0
         for i, source in enumerate(self.sources):
-            ZA, K_A = source.cross(A)  # ... x 1 x p x d, ... x 1 x p x n_i
-            W_A = K_A @ source.L_inv_T
-            if B is A:
-                ZB, W_B = ZA, W_A
-            else:
-                ZB, K_B = source.cross(B)
-                W_B = K_B @ source.L_inv_T
-            covariance = _rbf(ZA, ZB, same=B is A) - W_A @ W_B.transpose(-1, -2)
-            total = total + (self.scale[i] * self.stdvs[i]) ** 2 * covariance.squeeze(-3)
+            Z, K = source.cross(X)  # 1 x n x d, 1 x n x n_i
+            W = K @ source.L_inv_T
+            self.register_buffer(f"train_Z{i}", Z)
+            self.register_buffer(f"train_W{i}", W)
+            total = total + self._weight(i) * (_rbf(Z, Z, same=True) - W @ W.transpose(-1, -2)).squeeze(-3)
         return total
 
-    def forward(self, X: Tensor) -> Tensor:
-        total = 0.0
+    def _weight(self, i: int) -> Tensor:
+        return (self.scale[i] * self.stdvs[i]) ** 2
+
+    def evaluate(self, X: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """At ``X`` (``... x q x d``): the weighted source means (``... x q``), and the
+        source covariances to the training rows (``... x q x n``) and among ``X`` (``... x q x q``),
+        with one kernel evaluation per source."""
+        mean = cross = prior = 0.0
         for i, source in enumerate(self.sources):
-            _, K_xz = source.cross(X)
+            Zx, K_xz = source.cross(X)  # ... x 1 x q x d, ... x 1 x q x n_i
             standardized = source.constant.unsqueeze(-1) + source.mean(K_xz)  # ... x 1 x q
-            total = total + self.scale[i] * (self.means[i] + self.stdvs[i] * standardized.squeeze(-2))
-        return total
+            mean = mean + self.scale[i] * (self.means[i] + self.stdvs[i] * standardized.squeeze(-2))
+            W = K_xz @ source.L_inv_T
+            train_Z, train_W = getattr(self, f"train_Z{i}"), getattr(self, f"train_W{i}")
+            cross = cross + self._weight(i) * (_rbf(Zx, train_Z) - W @ train_W.transpose(-1, -2)).squeeze(-3)
+            prior = prior + self._weight(i) * (_rbf(Zx, Zx, same=True) - W @ W.transpose(-1, -2)).squeeze(-3)
+        return mean, cross, prior
 
 
 class LeanGP(GPyTorchModel):
@@ -170,10 +176,9 @@ class LeanGP(GPyTorchModel):
             self._sources = _SourceTerms(model.mean_module) if type(model.mean_module) is SourceMean else None
             prior = extra = None
             if self._sources is not None:
-                X_train = model.train_inputs[0]
-                prior = model.mean_module.constant.detach() + self._sources(X_train)
-                extra = self._sources.covariance(X_train, X_train)
-                self.register_buffer("_X_train", X_train.detach())
+                X_train = model.train_inputs[0].detach()
+                extra = self._sources.set_train(X_train)
+                prior = model.mean_module.constant.detach() + self._sources.evaluate(X_train)[0]
             self._fitted = _Fitted(model, prior, extra)
 
     @property
@@ -195,11 +200,12 @@ class LeanGP(GPyTorchModel):
         Zx, K_xz = fitted.cross(X)  # batch x m x q x d, batch x m x q x n
         prior = _rbf(Zx, Zx, same=True)  # batch x m x q x q
         if self._sources is not None:
-            K_xz = K_xz + self._sources.covariance(X, self._X_train).unsqueeze(-3)
-            prior = prior + self._sources.covariance(X, X).unsqueeze(-3)
+            source_mean, source_cross, source_prior = self._sources.evaluate(X)
+            K_xz = K_xz + source_cross.unsqueeze(-3)
+            prior = prior + source_prior.unsqueeze(-3)
         mean = fitted.constant.unsqueeze(-1) + fitted.mean(K_xz)  # batch x m x q
         if self._sources is not None:
-            mean = mean + self._sources(X).unsqueeze(-2)
+            mean = mean + source_mean.unsqueeze(-2)
         batch, (m, q, n) = K_xz.shape[:-3], K_xz.shape[-3:]
         # W = K_xz L^-T per output, as one matrix product per output: m x (batch q) x n.
         W = K_xz.movedim(-3, 0).reshape(m, -1, n) @ fitted.L_inv_T
