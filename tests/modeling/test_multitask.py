@@ -11,7 +11,7 @@ import torch
 from botorch.models import MultiTaskGP, SingleTaskGP
 
 import adaptive as ad
-from adaptive.modeling import MetricData, compare_sources, fit_metric_model
+from adaptive.modeling import MetricData, compare_sources, fit_metric_model, metric_data
 from adaptive.modeling.loo import loo_errors
 from adaptive.modeling.multitask import build_multitask
 
@@ -116,6 +116,22 @@ def test_too_few_online_rows_use_every_source(sqlite_url):
     row = exp.source_report().iloc[0]
     assert row["model"] == "multi-task" and "too few" in row["reason"]
     assert math.isnan(row["loo_rmse_target_only"])
+
+
+@pytest.mark.parametrize("n_online", [3, 4])
+def test_a_few_online_rows_use_the_better_model_with_every_source(sqlite_url, n_online):
+    # Over 3-4 rows the leave-one-out errors cannot show that a simulator helps by enough to
+    # earn its place (even a useless one is used); they still pick between the two models with it.
+    exp = make(sqlite_url, useless, n_online=n_online)
+    row = exp.source_report().iloc[0]
+    assert row["model"] in ("multi-task", "bias-corrected") and "too few to judge" in row["reason"]
+    assert row["target_rows"] == n_online and math.isfinite(row["loo_rmse_target_only"])
+    data = metric_data(exp.trials(), exp.search_space, "m", source="online", device=torch.device("cpu"), other_sources=True)
+    choice = compare_sources(data, seed=exp.seed).choice
+    assert choice.model == row["model"]
+    assert choice.model == min(
+        ("multi-task", "bias-corrected"), key={"multi-task": choice.loo_rmse_multi, "bias-corrected": choice.loo_rmse_corrected}.get
+    )
 
 
 def test_no_online_rows_yet_is_reported_not_raised(sqlite_url):
