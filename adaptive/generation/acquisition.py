@@ -39,6 +39,7 @@ from botorch.sampling import SobolQMCNormalSampler
 
 from adaptive.generation.lean_gp import LeanCachedCholesky, LeanGP
 from adaptive.generation.lean_gp import supports as lean_gp_supports
+from adaptive.generation.single_point_ehvi import SinglePointLogEHVI
 from adaptive.objectives import OptimizationConfig
 
 
@@ -137,7 +138,7 @@ def build_acquisition(
         )
     weights = torch.tensor([o.sign for o in config.objectives], dtype=X_baseline.dtype, device=X_baseline.device)
     assert ref_point is not None
-    return (_LeanLogNEHVI if lean else qLogNoisyExpectedHypervolumeImprovement)(
+    return (_LeanLogNEHVI if lean else _LogNEHVI)(
         model=model, ref_point=torch.as_tensor(ref_point, dtype=X_baseline.dtype, device=X_baseline.device),
         X_baseline=X_baseline, sampler=sampler,
         objective=GenericMCMultiOutputObjective(lambda Y, X=None: _to_metric_units(Y[..., :m], affine) * weights),
@@ -149,5 +150,9 @@ class _LeanLogNEI(LeanCachedCholesky, qLogNoisyExpectedImprovement):
     """qLogNEI on a :class:`~adaptive.generation.lean_gp.LeanGP`."""
 
 
-class _LeanLogNEHVI(LeanCachedCholesky, qLogNoisyExpectedHypervolumeImprovement):
+class _LogNEHVI(SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
+    """qLogNEHVI, scoring one candidate at a time without the batch bookkeeping."""
+
+
+class _LeanLogNEHVI(LeanCachedCholesky, SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
     """qLogNEHVI on a :class:`~adaptive.generation.lean_gp.LeanGP`."""
