@@ -19,7 +19,9 @@ class RunResult:
     seconds: list[float]
 
 
-def run_adaptive(problem: Problem, seed: int, batch: int, n_init: int, n_bo: int, *, center: bool = True) -> RunResult:
+def run_adaptive(
+    problem: Problem, seed: int, batch: int, n_init: int, n_bo: int, *, center: bool = True, warp: bool = True
+) -> RunResult:
     import adaptive as ad
 
     exp = ad.create_experiment(
@@ -27,7 +29,7 @@ def run_adaptive(problem: Problem, seed: int, batch: int, n_init: int, n_bo: int
         parameters={f"x{i}": ad.Float(0.0, 1.0) for i in range(problem.dim)},
         objectives=[ad.Minimize(m, threshold=t) for m, t in problem.objectives],
         outcome_constraints=[f"{m} <= {b}" for m, b in problem.constraints],
-        generation=ad.GenerationSettings(initial_trials=n_init, center_first=center),
+        generation=ad.GenerationSettings(initial_trials=n_init, center_first=center, warp_objective=warp),
     )
     outcomes, seconds = [], []
     while len(outcomes) < n_init + n_bo:

@@ -8,12 +8,12 @@ maximum (multi-objective) or of the regret of the best feasible value.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 import torch
-from botorch.test_functions import Hartmann
+from botorch.test_functions import Branin, Hartmann, Levy, Rosenbrock, StyblinskiTang
 from botorch.test_functions.multi_objective import C2DTLZ2, DTLZ2, BraninCurrin
 
 from adaptive.analysis.hypervolume import hypervolume
@@ -76,3 +76,39 @@ def problems() -> dict[str, Problem]:
             "Hartmann6-constrained", 6, [("hartmann", None)], [("l1", 3.0)], _hartmann, -3.32237
         ),
     }
+
+
+def _on_unit_cube(function) -> Callable[[np.ndarray], dict[str, float]]:
+    """``function`` (a BoTorch test function, minimized) of a point of the unit cube, as metric ``f``."""
+    lower, upper = function.bounds[0].numpy(), function.bounds[1].numpy()
+
+    def evaluate(x: np.ndarray) -> dict[str, float]:
+        return {"f": float(function.evaluate_true(_tensor(lower + (upper - lower) * np.asarray(x)))[0])}
+
+    return evaluate
+
+
+def single_objective_problems() -> dict[str, Problem]:
+    """Unconstrained single-objective problems (minimized, metric ``f``), besides ``problems()``'s."""
+    out = {}
+    for name, function in [
+        ("Branin", Branin()), ("Hartmann6", Hartmann(dim=6)), ("Rosenbrock4", Rosenbrock(dim=4)),
+        ("StyblinskiTang4", StyblinskiTang(dim=4)), ("Levy4", Levy(dim=4)),
+    ]:
+        out[name] = Problem(name, function.dim, [("f", None)], [], _on_unit_cube(function), float(function.optimal_value))
+    return out
+
+
+def noisy(problem: Problem, sd: float, seed: int) -> tuple[Problem, list[float]]:
+    """``problem`` (one objective) observed with Gaussian noise of standard deviation ``sd``
+    (metric units), and the list its noiseless values are appended to, one per evaluation."""
+    ((metric, _),) = problem.objectives
+    rng = np.random.default_rng(1000 + seed)
+    true_values: list[float] = []
+
+    def evaluate(x: np.ndarray) -> dict[str, float]:
+        out = problem.evaluate(x)
+        true_values.append(out[metric])
+        return {**out, metric: out[metric] + sd * float(rng.standard_normal())}
+
+    return replace(problem, name=f"{problem.name}, noise sd {sd:g}", evaluate=evaluate), true_values

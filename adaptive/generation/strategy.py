@@ -22,7 +22,7 @@ from adaptive.errors import AdaptiveError, ValidationError
 from adaptive.generation.acquisition import acquisition_model, build_acquisition
 from adaptive.generation.optimize import OptimizerSettings, maximize
 from adaptive.generation.sobol import propose_sobol
-from adaptive.generation.transforms import bilog_constraint_metrics
+from adaptive.generation.transforms import bilog_constraint_metrics, warp_single_objective
 from adaptive.modeling import (
     ModelFitError, WarmStarts, completed, fit_models, metric_data, pending_X, single_threaded_blas,
 )
@@ -47,6 +47,9 @@ class GenerationSettings:
             Ax does the same by default; the centre is often close to the current production
             config, and on the benchmark problems it was a better first point than a random one.
         mc_samples: quasi-MC samples for the acquisition function.
+        warp_objective: with one objective, model it Yeo-Johnson-transformed for the
+            acquisition (see :func:`~adaptive.generation.transforms.warp_single_objective`);
+            predictions and reports stay in the metric's units either way.
         optimizer: multi-start settings for maximizing the acquisition function.
     """
 
@@ -54,6 +57,7 @@ class GenerationSettings:
     min_observed: int = 2
     mc_samples: int = 128
     center_first: bool = True
+    warp_objective: bool = True
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
 
     def __post_init__(self) -> None:
@@ -63,8 +67,9 @@ class GenerationSettings:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name != "initial_trials" else 0):
                 raise ValidationError(f"generation.{name}", value, "must be a positive integer")
-        if not isinstance(self.center_first, bool):
-            raise ValidationError("generation.center_first", self.center_first, "must be true or false")
+        for name in ("center_first", "warp_objective"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValidationError(f"generation.{name}", getattr(self, name), "must be true or false")
         opt = self.optimizer
         if isinstance(opt, dict):
             object.__setattr__(self, "optimizer", OptimizerSettings(**opt))
@@ -195,6 +200,8 @@ def _bayesian_seeded(
 ) -> list[dict[str, Any]]:
     datas = [metric_data(trials, space, m, source=target, device=device, other_sources=True) for m in config.metrics]
     datas, transformed = bilog_constraint_metrics(datas, config)
+    if settings.warp_objective:
+        datas = warp_single_objective(datas, config)
     model = fit_models(datas, seed=seed, warm=warm)
     # The incumbent is judged where the target was observed.
     X_baseline = torch.unique(torch.cat([d.X[d.rows_of(0)] for d in datas]), dim=0)

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import adaptive as ad
 from adaptive.generation import GenerationSettings
@@ -226,3 +227,26 @@ def test_proposals_are_reproducible_and_leave_the_global_rng_alone(tmp_path):
     first = proposals("a")
     assert torch.rand(1) == expected_next  # the caller's random stream is untouched
     assert proposals("b") == first
+
+
+@pytest.mark.parametrize("warp", [True, False])
+def test_the_single_objective_is_modelled_warped_unless_turned_off(sqlite_url, monkeypatch, warp):
+    from adaptive.generation import strategy
+
+    seen = []
+    real = strategy.fit_models
+    monkeypatch.setattr(strategy, "fit_models", lambda datas, **kw: seen.append(datas) or real(datas, **kw))
+    exp = make(sqlite_url, name=f"warp{warp}", generation=GenerationSettings(initial_trials=5, warp_objective=warp))
+    run(exp, 6, lambda p: -math.exp(8 * quadratic(p)))  # mostly near 0, a few far better: skewed
+    assert exp.trials()[-1].generator == "botorch"
+    assert ad.load_experiment(f"warp{warp}", storage=sqlite_url).generation.warp_objective is warp
+    ((modelled,),) = seen  # the one BO call, the one metric
+    means = {t.id: t.observations["f"].mean for t in exp.trials()}
+    raw = np.array([means[i] for i in modelled.trial_ids])
+    if warp:
+        z = (raw - raw.mean()) / raw.std()
+        assert modelled.Y.squeeze(-1).numpy() == pytest.approx(stats.yeojohnson(z)[0])
+    else:
+        assert modelled.Y.squeeze(-1).tolist() == raw.tolist()
+    with pytest.raises(ad.ValidationError, match="warp_objective"):
+        GenerationSettings(warp_objective=1)

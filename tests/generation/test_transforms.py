@@ -1,11 +1,16 @@
 import math
+from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 import adaptive as ad
 from adaptive.generation.acquisition import outcome_constraint_callables
-from adaptive.generation.transforms import bilog, bilog_constraint_metrics
+from adaptive.generation.transforms import (
+    bilog, bilog_constraint_metrics, warp_single_objective, yeo_johnson, yeo_johnson_slope,
+)
 from adaptive.modeling import MetricData
 from adaptive.objectives import OptimizationConfig
 
@@ -37,3 +42,59 @@ def test_only_singly_constrained_metrics_are_transformed():
     samples = torch.tensor([[5.0, 0.2, 1.0]], dtype=torch.float64)  # outputs ordered f, c, r
     assert c_upper(samples).item() == 0.2  # transformed: bound 0
     assert r_lower(samples).item() == -1.0 and r_upper(samples).item() == -4.0
+
+
+def test_yeo_johnson_is_increasing_identity_at_power_one_and_its_slope_is_the_derivative():
+    z = np.linspace(-5.0, 5.0, 201)
+    for lam in (-1.5, 0.0, 0.5, 1.0, 2.0, 3.0):
+        t = yeo_johnson(z, lam)
+        assert np.all(np.diff(t) > 0)
+        h = 1e-6
+        numeric = (yeo_johnson(z + h, lam) - yeo_johnson(z - h, lam)) / (2 * h)
+        assert yeo_johnson_slope(z, lam) == pytest.approx(numeric, rel=1e-6)
+    assert yeo_johnson(z, 1.0) == pytest.approx(z)
+
+
+def _skewed(n=30, seed=0):
+    """Hartmann-like values: mostly near 0, a few far better (lower)."""
+    return (-np.random.default_rng(seed).exponential(0.3, n) ** 2).tolist()
+
+
+def test_a_single_objective_is_warped_towards_symmetry_in_the_same_order():
+    y = np.array(_skewed())
+    config = OptimizationConfig.build([ad.Minimize("f")], ["c <= 1"])
+    datas = [_data("f", y.tolist()), _data("c", [0.5] * len(y))]
+    out = warp_single_objective(datas, config)
+    assert out[1] is datas[1]
+    warped = out[0].Y.squeeze(-1).numpy()
+    z = (y - y.mean()) / y.std()
+    assert warped == pytest.approx(stats.yeojohnson(z)[0])
+    assert np.array_equal(np.argsort(warped), np.argsort(y))  # the optimum stays where it was
+    assert abs(stats.skew(warped)) < 0.2 * abs(stats.skew(y))
+    assert torch.equal(out[0].X, datas[0].X) and out[0].trial_ids == datas[0].trial_ids
+
+
+def test_known_sems_follow_the_warp_by_the_delta_method():
+    y = np.array(_skewed(12, seed=1))
+    yvar = np.full(len(y), 1e-4)
+    config = OptimizationConfig.build([ad.Maximize("f")], [])
+    (out,) = warp_single_objective([_data("f", y.tolist(), yvar.tolist())], config)
+    z = (y - y.mean()) / y.std()
+    lam = stats.yeojohnson_normmax(z)
+    h = 1e-7
+    slope = (yeo_johnson(z + h / y.std(), lam) - yeo_johnson(z - h / y.std(), lam)) / (2 * h)  # d warped / d y
+    assert out.Yvar.squeeze(-1).numpy() == pytest.approx(yvar * slope**2, rel=1e-5)
+
+
+def test_the_objective_stays_in_its_units_where_a_warp_would_be_wrong_or_meaningless():
+    y = _skewed(10)
+    # Several objectives: hypervolume of warped values is not the hypervolume that counts.
+    two = OptimizationConfig.build([ad.Minimize("f"), ad.Minimize("g")], [])
+    datas = [_data("f", y), _data("g", y)]
+    assert all(a is b for a, b in zip(warp_single_objective(datas, two), datas))
+    one = OptimizationConfig.build([ad.Minimize("f")], [])
+    # Too few rows, constant values, several sources.
+    for short in (_data("f", y[:2]), _data("f", [0.3] * 6)):
+        assert warp_single_objective([short], one)[0] is short
+    multi = replace(_data("f", y), task=torch.zeros(len(y), 1, dtype=torch.float64), sources=("online", "sim"))
+    assert warp_single_objective([multi], one)[0] is multi
