@@ -89,7 +89,7 @@ def summarize(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--problems", nargs="+", default=list(_all_problems()))
+    parser.add_argument("--problems", nargs="*", default=list(_all_problems()))
     parser.add_argument("--noise", type=float, nargs="*", default=[0.1, 0.3], help=f"noise sds for noisy {NOISY_BASE}")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--batches", type=int, nargs="+", default=[1])

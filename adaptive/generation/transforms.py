@@ -77,10 +77,11 @@ def warp_single_objective(datas: list[MetricData], config: OptimizationConfig) -
     with a few far better (or far worse) values, which a stationary GP on the raw values
     either smooths away or treats as noise. The power is fitted by maximum likelihood to
     the standardized observations (``scipy.stats.yeojohnson``), known sems follow by the
-    delta method. On the benchmark problems this made log-EI clearly better (see
-    docs/benchmarks.md); with several objectives it made hypervolume runs worse (the
-    hypervolume of warped values weights the front differently from the one that counts),
-    so it is not applied there.
+    delta method. On noiseless benchmark problems this made log-EI clearly better; on
+    Hartmann6 with inferred noise it did not help (the warp stretches the noise unevenly,
+    the GP assumes one level; see docs/benchmarks.md). With several objectives it made
+    hypervolume runs worse (the hypervolume of warped values weights the front differently
+    from the one that counts), so it is not applied there.
 
     Left in the metric's units: several objectives, rows from several sources
     (the multi-source models relate sources in the metric's units), fewer than
