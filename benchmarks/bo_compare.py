@@ -106,6 +106,14 @@ def _paired(rows: list[dict], problem: str, batch: int) -> str:
     return f"{better} / {worse} of {len(diffs)} (p={p:.2f})"
 
 
+def write_results(out: Path, title: str, meta: dict, rows: list[dict], table: str, lines: list[str]) -> None:
+    """``out``.json (meta and every row) and ``out``.md (title, command, machine, ``lines``, table)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    header = [f"Command: `{meta['command']}`", f"Created: {meta['created']} on {meta['machine']}", *lines]
+    out.with_suffix(".md").write_text(f"# {title}\n\n" + "  \n".join(header) + f"\n\n{table}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.methods import METHODS
     from benchmarks.problems import problems
@@ -152,15 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "versions": _versions(), "n_init": args.n_init, "n_bo": args.n_bo, "torch_threads_per_job": 1,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     table = summarize(rows, [m for m in args.methods])
-    out.with_suffix(".md").write_text(
-        f"# BO benchmark\n\nCommand: `{meta['command']}`  \nCreated: {meta['created']} on {meta['machine']}  \n"
-        f"Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}  \n"
-        f"Budget: {args.n_init} initial + {args.n_bo} model-based trials; one torch thread per run.\n\n{table}\n"
-    )
+    write_results(Path(args.out), "BO benchmark", meta, rows, table, [
+        f"Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
+        f"Budget: {args.n_init} initial + {args.n_bo} model-based trials; one torch thread per run.",
+    ])
     print(table)
     return 0
 

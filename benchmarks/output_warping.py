@@ -13,7 +13,6 @@ of the trial with the best observed value, the config a user would ship. Writes
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
@@ -24,6 +23,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
+
+from benchmarks.bo_compare import write_results
 
 logger = logging.getLogger("benchmarks.output_warping")
 RESULTS = Path(__file__).parent / "results"
@@ -122,14 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "n_init": args.n_init, "n_bo": args.n_bo,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     table = summarize(rows)
-    out.with_suffix(".md").write_text(
-        f"# Output warping\n\nCommand: `{meta['command']}`  \nCreated: {meta['created']} on {meta['machine']}  \n"
-        f"Budget: {args.n_init} initial + {args.n_bo} model-based trials; one torch thread per run.\n\n{table}\n"
-    )
+    write_results(Path(args.out), "Output warping", meta, rows, table, [
+        f"Budget: {args.n_init} initial + {args.n_bo} model-based trials; one torch thread per run.",
+    ])
     print(table)
     return 0
 
