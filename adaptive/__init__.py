@@ -25,6 +25,7 @@ _EXPORTS = {
     "create_experiment": "adaptive.experiment",
     "list_experiments": "adaptive.experiment",
     "load_experiment": "adaptive.experiment",
+    "ModelBest": "adaptive.analysis.predictions",
     "GenerationSettings": "adaptive.generation",
     "OptimizerSettings": "adaptive.generation",
     "Maximize": "adaptive.objectives",

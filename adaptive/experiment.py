@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from adaptive import serving
 from adaptive.analysis import distribution as dist_lib
 from adaptive.analysis import observed_frontier, trials_frame
 from adaptive.analysis.hypervolume import hypervolume, reference_point
-from adaptive.analysis.predictions import model_frontier, predict_frame
+from adaptive.analysis.predictions import ModelBest, best_by_model, model_frontier, predict_frame
 from adaptive.analysis.sources import source_report
 from adaptive.errors import NotFoundError, ValidationError
 from adaptive.generation import GenerationSettings, feasible_signed_objectives, propose
@@ -213,22 +213,44 @@ class Experiment:
             seed=self.seed,
         )
 
-    def best(self) -> Trial:
-        """The best feasible completed target-source trial by observed mean (single objective only)."""
+    @overload
+    def best(self, *, model: Literal[False] = False) -> Trial: ...
+
+    @overload
+    def best(self, *, model: Literal[True]) -> ModelBest: ...
+
+    def best(self, *, model: bool = False) -> Trial | ModelBest:
+        """The best feasible completed target-source trial (single objective only).
+
+        ``model=False``: by observed mean. ``model=True``: by the model's posterior mean among
+        the evaluated configs, each predicted from every trial (see :meth:`predict`), among
+        those whose outcome constraints hold with probability at least one half; returns the
+        trial with its prediction. With noisy metrics a lucky observation does not win, so
+        this is the config to ship.
+        """
         if len(self.config.objectives) != 1:
             raise ValidationError(
                 "objectives", [o.metric for o in self.config.objectives],
                 "best() needs one objective; use pareto_frontier() for several",
             )
+        if not isinstance(model, bool):
+            raise ValidationError("model", model, "must be true or false")
         objective = self.config.objectives[0]
+        trials = self.trials()
         candidates = [
-            t for t in self.trials(status=TrialStatus.COMPLETED, source=self.target_source)
-            if objective.metric in t.observations and self.config.is_feasible(t.means())
+            t for t in trials
+            if t.status == TrialStatus.COMPLETED and t.source == self.target_source and objective.metric in t.observations
         ]
+        if not model:
+            candidates = [t for t in candidates if self.config.is_feasible(t.means())]
         if not candidates:
             raise ValidationError("trials", 0, f"no feasible completed {self.target_source!r} trial observes {objective.metric!r} yet")
-        return max(candidates, key=lambda t: (objective.sign * t.observations[objective.metric].mean, -t.id))
-
+        if not model:
+            return max(candidates, key=lambda t: (objective.sign * t.observations[objective.metric].mean, -t.id))
+        return best_by_model(
+            self.search_space, self.config, trials, candidates, source=self.target_source, device=self.device,
+            seed=self.seed,
+        )
 
     # -- exporting ---------------------------------------------------------------------------
     def export_distribution(

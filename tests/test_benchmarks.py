@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from benchmarks import bo_compare
 
 
@@ -12,7 +14,7 @@ def test_bo_compare_smoke(tmp_path):
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     assert {r["method"] for r in rows} == {"adaptive", "sobol"}
     assert all(r["n_trials"] == 6 for r in rows)
-    assert "| BraninCurrin | 2 |" in out.with_suffix(".md").read_text()
+    assert "| BraninCurrin | multi-objective | 2 | 1 |" in out.with_suffix(".md").read_text()
 
 
 def test_output_warping_smoke(tmp_path):
@@ -28,3 +30,76 @@ def test_output_warping_smoke(tmp_path):
     assert all(r["score"] < 2.5 for r in rows if r["problem"] == "Branin")  # log10 regret; Branin's range is ~300
     table = out.with_suffix(".md").read_text()
     assert "| Branin | 1 | 2 |" in table and "| Hartmann6, noise sd 0.1 | 1 | 2 |" in table
+
+
+def test_suite_problem_definitions():
+    """Every declared problem evaluates, has feasible points, and no quasi-random point beats its optimum."""
+    import math
+
+    import numpy as np
+
+    from adaptive.space import SearchSpace
+    from benchmarks.methods import adaptive_parameters
+    from benchmarks.problems import BATCH_PROBLEMS, problems
+
+    suite = problems()
+    assert len(suite) >= 14 and set(BATCH_PROBLEMS) <= set(suite)
+    kinds = {p.kind for p in suite.values()}
+    for kind in ("3+ objectives", "multi-objective, 3+ constraints", "mixed", "noisy", "linear-constrained",
+                 "10+ parameters"):
+        assert sum(p.kind == kind for p in suite.values()) >= 2, kind
+    assert kinds >= {"multi-objective", "outcome-constrained"}
+    for name, p in suite.items():
+        space = SearchSpace(adaptive_parameters(p), p.linear_texts())
+        configs, _ = space.sample(64, seed=0)
+        truths = [p.truth(c) for c in configs]
+        metrics = {m for m, _ in p.objectives} | {m for m, _ in p.constraints}
+        assert all(set(t) >= metrics and all(math.isfinite(v) for v in t.values()) for t in truths), name
+        assert any(p.feasible(c, t) for c, t in zip(configs, truths)), name
+        assert all(p.feasible(c, t) or p.constraints for c, t in zip(configs, truths)), name  # linear: sampled inside
+        assert math.isfinite(p.optimum), name
+        score = p.score(configs, configs[0] if p.noisy else None)
+        assert -12 < score < 8, (name, score)
+        if len(p.objectives) == 1:
+            (metric, _), = p.objectives
+            best = min(t[metric] for c, t in zip(configs, truths) if p.feasible(c, t))
+            assert p.optimum <= best < p.worst, name
+        observed = p.observe(configs[0], np.random.default_rng(0))
+        assert (observed != truths[0]) == p.noisy, name
+
+
+def test_mixed_problems_best_choice_is_last():
+    from benchmarks.problems import problems
+
+    suite = problems()
+    hartmann = suite["Hartmann6-mixed"]
+    x = {"x0": 0.20169, "x1": 0.150011, "x2": 0.476874, "x3": 0.275332, "n4": 3}
+    by_choice = {c: hartmann.truth({**x, "c5": c})["f"] for c in ("a", "b", "c")}
+    assert min(by_choice, key=by_choice.get) == "c" and by_choice["c"] < -3.3 < hartmann.optimum + 0.02
+    st = suite["StyblinskiTang-mixed"]
+    z = -2.903534
+    best = st.truth({"x0": z - 1.5, "x1": z + 1.5, "x2": z + 1.0, "n3": -4, "c4": "c"})["f"]
+    assert best == pytest.approx(st.optimum, abs=1e-3)
+    assert st.truth({"x0": z, "x1": z, "x2": z, "n3": -3, "c4": "a"})["f"] == pytest.approx(st.optimum + 8.0, abs=1e-3)
+
+
+def test_bo_compare_production_path_on_new_kinds(tmp_path):
+    """adaptive runs mixed, noisy (scored at its model-based recommendation) and linearly constrained
+    problems through fresh loads; baselines come from the store and are appended to it."""
+    from benchmarks.bo_compare import load_store
+
+    out, store = tmp_path / "bo", tmp_path / "store.jsonl"
+    argv = ["--problems", "Hartmann6-mixed", "Gramacy-noisy", "Hartmann6-linear", "--methods", "adaptive", "sobol",
+            "--seeds", "1", "--batches", "1", "--n-init", "4", "--n-bo", "2", "--workers", "1",
+            "--store", str(store), "--out", str(out)]
+    assert bo_compare.main(argv) == 0
+    stored = load_store(store)
+    assert {k[0] for k in stored} == {"sobol"} and len(stored) == 3
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    noisy = next(r for r in rows if r["method"] == "adaptive" and r["problem"] == "Gramacy-noisy")
+    assert noisy["recommended"] in noisy["params"]
+    linear = next(r for r in rows if r["method"] == "adaptive" and r["problem"] == "Hartmann6-linear")
+    assert all(sum(p[f"x{i}"] for i in range(4)) <= 1.2 + 1e-9 for p in linear["params"])
+    # A second run reads sobol from the store (nothing appended) and re-runs adaptive.
+    assert bo_compare.main(argv) == 0
+    assert len(store.read_text().splitlines()) == 3

@@ -4,6 +4,7 @@ and the model-predicted Pareto frontier."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from adaptive.analysis.pareto import pareto_mask
 from adaptive.modeling import completed, fit_each_metric
 from adaptive.objectives import OptimizationConfig
 from adaptive.space import SearchSpace
-from adaptive.trial import Trial
+from adaptive.trial import Observation, Trial
 
 
 def predict_frame(
@@ -89,3 +90,50 @@ def model_frontier(
         return frame
     Y = np.column_stack([o.sign * frame[f"{o.metric}_pred"].to_numpy() for o in config.objectives])
     return frame[pareto_mask(Y)].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ModelBest:
+    """The evaluated config the model ranks best, with its prediction.
+
+    Attributes:
+        trial: the trial (its observed values are in ``trial.observations``).
+        prediction: per metric, the posterior mean and standard error of the metric's mean
+            at the trial's config (metric units; observation noise excluded).
+        p_feasible: probability (independent normal posteriors) that every outcome constraint holds.
+    """
+
+    trial: Trial
+    prediction: dict[str, Observation]
+    p_feasible: float
+
+    @property
+    def id(self) -> int:
+        return self.trial.id
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.trial.params
+
+
+def best_by_model(
+    space: SearchSpace, config: OptimizationConfig, trials: Sequence[Trial], candidates: Sequence[Trial], *,
+    source: str, device: torch.device, seed: int = 0, min_feasibility: float = 0.5,
+) -> ModelBest:
+    """Among ``candidates`` (evaluated ``source`` trials), the best posterior mean of the single
+    objective among those feasible with probability ``min_feasibility`` or more; when none is,
+    the one most likely feasible (its ``p_feasible`` says so)."""
+    (objective,) = config.objectives
+    frame = predict_frame(space, config.metrics, trials, [t.params for t in candidates], source=source, device=device, seed=seed)
+    p_feasible = np.ones(len(candidates))
+    for c in config.outcome_constraints:
+        z = (c.bound - frame[f"{c.metric}_mean"]) / frame[f"{c.metric}_sem"].clip(lower=1e-12)
+        p_feasible *= norm.cdf(z) if c.upper else norm.cdf(-z)
+    value = objective.sign * frame[f"{objective.metric}_mean"].to_numpy()
+    if (p_feasible >= min_feasibility).any():
+        # Ties go to the earlier trial.
+        i = int(np.argmax(np.where(p_feasible >= min_feasibility, value, -np.inf)))
+    else:
+        i = int(np.argmax(p_feasible))
+    prediction = {m: Observation(float(frame[f"{m}_mean"][i]), float(frame[f"{m}_sem"][i])) for m in config.metrics}
+    return ModelBest(candidates[i], prediction, float(p_feasible[i]))
