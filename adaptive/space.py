@@ -294,6 +294,23 @@ class SearchSpace:
     def column_slice(self, name: str) -> slice:
         return self._slices[name]
 
+    def categorical_groups(self) -> list[list[int]]:
+        """The one-hot column groups of the unordered choices (each a list of column indices,
+        one per value), in parameter order."""
+        return [
+            list(range(self._slices[n].start, self._slices[n].stop))
+            for n, p in self.parameters.items()
+            if isinstance(p, Choice) and not p.ordered and p.width > 1
+        ]
+
+    def snap(self, X: torch.Tensor) -> torch.Tensor:
+        """``X`` (``... x d``) with each unordered choice's columns made one-hot at their argmax."""
+        X = X.clone()
+        for group in self.categorical_groups():
+            block = X[..., group]
+            X[..., group] = torch.nn.functional.one_hot(block.argmax(-1), len(group)).to(X)
+        return X
+
     def unit_cube_constraints(self) -> list[tuple[list[int], list[float], float]]:
         """The linear constraints in unit-cube coordinates, as BoTorch's ``(columns, coefficients, rhs)``
         meaning ``sum(coefficients * X[..., columns]) >= rhs``. Int parameters use their

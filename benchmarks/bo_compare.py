@@ -245,9 +245,9 @@ def main(argv: list[str] | None = None) -> int:
 
     store = load_store(args.store) if args.store else {}
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    wanted = [
+    wanted = [  # by batch size, then problem in the order given: a long run fills whole rows early
         (m, p, s, b, args.n_init, args.n_bo)
-        for p in args.problems for b in args.batches if b == 1 or args.all_batches or p in BATCH_PROBLEMS
+        for b in args.batches for p in args.problems if b == 1 or args.all_batches or p in BATCH_PROBLEMS
         for s in seeds for m in args.methods
         if not (args.baselines_only and m not in BASELINES)
     ]

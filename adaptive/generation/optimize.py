@@ -21,7 +21,7 @@ from botorch.optim.initializers import initialize_q_batch
 from scipy.optimize import minimize
 
 from adaptive.generation.polytope import Polytope, RetractedAcquisition
-from adaptive.space import Float, Int, SearchSpace
+from adaptive.space import Choice, Float, Int, SearchSpace
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def maximize(
     d = space.dim
     bounds = torch.stack([torch.zeros(d), torch.ones(d)]).to(device=device, dtype=torch.float64)
     polytope = Polytope.from_space(space, device=device)
+    discrete = any(isinstance(p, Int) or (isinstance(p, Choice) and p.width > 0) for p in space.parameters.values())
     chosen: list[dict[str, Any]] = []
     try:
         for _ in range(q):
@@ -64,52 +65,111 @@ def maximize(
             with warnings.catch_warnings(), gpytorch.settings.debug(False), linear_operator.settings.debug(False):
                 warnings.simplefilter("ignore", category=BotorchWarning)
                 warnings.simplefilter("ignore", category=RuntimeWarning)
-                candidate = _maximize_one(acqf, bounds, polytope, settings)
-            (params,) = space.decode(candidate.reshape(1, -1))
-            fixed = params if space.is_feasible(params) else repair(space, params)
-            if fixed is not None:
-                chosen.append(fixed)
+                if polytope is None and not discrete:
+                    params = _maximize_continuous(acqf, space, bounds, settings)
+                else:
+                    params = _maximize_mixed(acqf, space, bounds, polytope, settings)
+            if params is not None:
+                chosen.append(params)
     finally:
         acqf.set_X_pending(X_pending0)
     return chosen
 
 
-def _maximize_one(
-    acqf: AcquisitionFunction, bounds: torch.Tensor, polytope: Polytope | None, settings: OptimizerSettings
-) -> torch.Tensor:
-    """One candidate (``1 x d``) by multi-start L-BFGS-B over the cube, through the retraction onto
-    the linear constraints' polytope when there are any (see :mod:`adaptive.generation.polytope`)."""
+def _options(settings: OptimizerSettings) -> dict[str, Any]:
     # Every point of a batch gets the full budget (fresh raw samples, the full iteration
     # cap). Starting later points from the previous point's other local optima under a
     # 50-iteration cap saved up to a fifth of a batch's time and found worse batches:
     # Hartmann6-constrained q = 4, 50 seeds, median score -0.26 vs -0.40 with the full
     # budget (docs/benchmarks.md).
-    options = {"batch_limit": settings.num_restarts, "init_batch_limit": 256, "maxiter": settings.maxiter}
-    if polytope is None:
-        candidate, _ = optimize_acqf(
-            acq_function=acqf, bounds=bounds, q=1, num_restarts=settings.num_restarts,
-            raw_samples=settings.raw_samples, options=options,
-            # A restart that stops early (line-search trouble, iteration cap) still returns
-            # its best point; re-running every start doubled the time for no better proposals.
-            retry_on_optimization_warning=False,
-        )
-        return candidate
+    return {"batch_limit": settings.num_restarts, "init_batch_limit": 256, "maxiter": settings.maxiter}
+
+
+def _maximize_continuous(
+    acqf: AcquisitionFunction, space: SearchSpace, bounds: torch.Tensor, settings: OptimizerSettings
+) -> dict[str, Any] | None:
+    """Floats only, no linear constraints: BoTorch's multi-start L-BFGS-B as it comes."""
+    candidate, _ = optimize_acqf(
+        acq_function=acqf, bounds=bounds, q=1, num_restarts=settings.num_restarts,
+        raw_samples=settings.raw_samples, options=_options(settings),
+        # A restart that stops early (line-search trouble, iteration cap) still returns
+        # its best point; re-running every start doubled the time for no better proposals.
+        retry_on_optimization_warning=False,
+    )
+    (params,) = space.decode(candidate.reshape(1, -1))
+    return params
+
+
+def _maximize_mixed(
+    acqf: AcquisitionFunction, space: SearchSpace, bounds: torch.Tensor, polytope: Polytope | None,
+    settings: OptimizerSettings,
+) -> dict[str, Any] | None:
+    """Ints, choices or linear constraints: one multi-start L-BFGS-B run in which
+
+    - each restart keeps its start's value of every unordered choice (the one-hot columns
+      are fixed features, per restart), and the starts cover the choices: the best raw
+      sample of each of the most promising combinations of choices (up to half the
+      restarts), the rest drawn by BoTorch's Boltzmann rule; the choices are searched as
+      categories, never as a relaxed number rounded afterwards;
+    - linear constraints hold through the retraction onto their polytope
+      (:mod:`adaptive.generation.polytope`), from feasible starts;
+    - every restart's end point is rounded to a valid config (ints, repaired where
+      rounding broke a linear constraint) and the best *rounded* point by acquisition wins.
+    """
+    options = _options(settings)
     seed = int(torch.randint(0, 2**31 - 1, (1,)).item())  # from the caller's seeded generator
-    raw = polytope.sample(settings.raw_samples, seed=seed).unsqueeze(-2)
+    if polytope is not None:
+        raw = polytope.sample(settings.raw_samples, seed=seed)
+    else:
+        engine = torch.quasirandom.SobolEngine(space.dim, scramble=True, seed=seed)
+        raw = engine.draw(settings.raw_samples, dtype=torch.float64).to(bounds)
+    raw = space.snap(raw).unsqueeze(-2)
     with torch.no_grad():
         values = torch.cat([acqf(chunk) for chunk in raw.split(options["init_batch_limit"])])
-    starts, _ = initialize_q_batch(raw, values, settings.num_restarts)
-    # The retraction has a kink where a ray crosses the boundary, and restarts that end on
-    # it spend many line-search steps on gains below 1e-5 (relative): stopping there cut a
-    # constrained suggest's acquisition evaluations by a third and found the same acquisition
-    # values, to 4 decimals, as BoTorch's SLSQP on Hartmann6-linear and BraninCurrin-linear
-    # (14 states; docs/optimization.md).
-    options = {**options, "ftol": CONSTRAINED_FTOL, "factr": None}
-    candidate, _ = optimize_acqf(
-        acq_function=RetractedAcquisition(acqf, polytope), bounds=bounds, q=1, num_restarts=settings.num_restarts,
-        batch_initial_conditions=starts, options=options, retry_on_optimization_warning=False,
+    starts = _starts(space, raw, values, settings.num_restarts)
+    groups = [c for group in space.categorical_groups() for c in group]
+    fixed = {c: starts[:, 0, c].clone() for c in groups} or None
+    objective = acqf
+    if polytope is not None:
+        objective = RetractedAcquisition(acqf, polytope)
+        # The retraction has a kink where a ray crosses the boundary, and restarts that end
+        # on it spend many line-search steps on gains below 1e-5 (relative): stopping there
+        # cut a constrained suggest's acquisition evaluations by a third and found the same
+        # acquisition values, to 4 decimals, as BoTorch's SLSQP on Hartmann6-linear and
+        # BraninCurrin-linear (14 states; docs/optimization.md).
+        options = {**options, "ftol": CONSTRAINED_FTOL, "factr": None}
+    ends, _ = optimize_acqf(
+        acq_function=objective, bounds=bounds, q=1, num_restarts=len(starts), batch_initial_conditions=starts,
+        fixed_features=fixed, options=options, retry_on_optimization_warning=False, return_best_only=False,
     )
-    return polytope.retract(candidate)
+    if polytope is not None:
+        ends = polytope.retract(ends)
+    rounded = []
+    for params in space.decode(ends.reshape(-1, space.dim)):
+        fixed_params = params if space.is_feasible(params) else repair(space, params)
+        if fixed_params is not None:
+            rounded.append(fixed_params)
+    if not rounded:
+        return None
+    with torch.no_grad():
+        scores = acqf(space.encode(rounded).to(bounds).unsqueeze(-2))
+    return rounded[int(scores.argmax())]
+
+
+def _starts(space: SearchSpace, raw: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:
+    """``n x 1 x d`` starting points among ``raw`` (``r x 1 x d``, scored ``values``): the best of
+    each of the most promising combinations of the unordered choices (at most ``n // 2``), then
+    BoTorch's Boltzmann draw."""
+    groups = space.categorical_groups()
+    reserved: list[int] = []
+    if groups:
+        combos = torch.stack([raw[:, 0, g].argmax(-1) for g in groups], dim=-1)
+        best: dict[tuple[int, ...], int] = {}
+        for i in values.argsort(descending=True).tolist():
+            best.setdefault(tuple(combos[i].tolist()), i)
+        reserved = list(best.values())[: n // 2]
+    drawn, _ = initialize_q_batch(raw, values, n - len(reserved))
+    return torch.cat([raw[reserved], drawn]) if reserved else drawn
 
 
 def _device_of(acqf: AcquisitionFunction) -> torch.device:

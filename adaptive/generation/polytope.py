@@ -48,6 +48,11 @@ class Polytope:
     b: torch.Tensor
     center: torch.Tensor
 
+    @property
+    def columns(self) -> torch.Tensor:
+        """The columns some constraint involves; the retraction moves only these."""
+        return (self.A != 0).any(0)
+
     @classmethod
     def from_space(cls, space: SearchSpace, *, device: torch.device) -> Polytope | None:
         """The space's linear constraints (continuous relaxation of Int parameters), or None without any."""
@@ -69,14 +74,17 @@ class Polytope:
         return ((X @ self.A.T) <= self.b + tol * self.b.abs().clamp_min(1.0)).all(-1)
 
     def retract(self, Y: torch.Tensor) -> torch.Tensor:
-        """Map points of the cube (``... x d``) onto the polytope (see the module docstring); differentiable."""
-        V = Y - self.center
+        """Map points of the cube (``... x d``) onto the polytope (see the module docstring); differentiable.
+
+        Only the constrained columns move (the ray is in their subspace): a choice's one-hot
+        columns or an unconstrained parameter stay where they are."""
+        V = (Y - self.center) * self.columns
         AV = V @ self.A.T
         slack = self.b - self.A @ self.center  # > 0: the centre is strictly inside
         outward = AV > 0
         ratio = torch.where(outward, slack / torch.where(outward, AV, torch.ones_like(AV)), torch.full_like(AV, torch.inf))
         t = ratio.min(-1, keepdim=True).values.clamp(max=1.0)
-        return torch.where(t >= 1.0, Y, self.center + t * V)
+        return torch.where(t >= 1.0, Y, Y + (t - 1.0) * V)
 
     def sample(self, n: int, *, seed: int) -> torch.Tensor:
         """``n x d`` feasible points: scrambled Sobol points of the cube kept when feasible, topped up

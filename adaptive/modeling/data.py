@@ -24,6 +24,8 @@ class MetricData:
         task: ``n x 1`` float64 source index of each row (0 for the modelled source, the
             others in ``sources`` order), or ``None`` when every row is from one source.
         sources: source names by task index; ``sources[0]`` is the source being modelled.
+        categorical: the one-hot column groups of the space's unordered choices (see
+            ``SearchSpace.categorical_groups``): single-source models treat them as categories.
     """
 
     metric: str
@@ -33,6 +35,7 @@ class MetricData:
     trial_ids: tuple[int, ...]
     task: torch.Tensor | None = None
     sources: tuple[str, ...] = ()
+    categorical: tuple[tuple[int, ...], ...] = ()
 
     @property
     def n(self) -> int:
@@ -53,7 +56,9 @@ class MetricData:
         mask = self.rows_of(task)
         ids = tuple(i for i, keep in zip(self.trial_ids, mask.tolist()) if keep)
         Yvar = None if self.Yvar is None else self.Yvar[mask]
-        return MetricData(self.metric, self.X[mask], self.Y[mask], Yvar, ids, None, self.sources[task:task + 1])
+        return MetricData(
+            self.metric, self.X[mask], self.Y[mask], Yvar, ids, None, self.sources[task:task + 1], self.categorical
+        )
 
 
 def completed(trials: Sequence[Trial], source: str) -> list[Trial]:
@@ -88,7 +93,8 @@ def metric_data(
     if len(sources) > 1:
         index = {name: i for i, name in enumerate(sources)}
         task = torch.tensor([[float(index[t.source])] for t in rows], dtype=torch.float64, device=device)
-    return MetricData(metric, X, Y, Yvar, tuple(t.id for t in rows), task, tuple(sources))
+    categorical = tuple(tuple(g) for g in space.categorical_groups())
+    return MetricData(metric, X, Y, Yvar, tuple(t.id for t in rows), task, tuple(sources), categorical)
 
 
 def pending_X(trials: Sequence[Trial], space: SearchSpace, *, source: str, device: torch.device) -> torch.Tensor | None:

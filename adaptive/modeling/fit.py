@@ -31,6 +31,7 @@ from linear_operator.utils.warnings import NumericalWarning
 from adaptive.errors import AdaptiveError, ValidationError
 from adaptive.modeling import fast_fit, lean_mll
 from adaptive.modeling.data import MetricData, metric_data
+from adaptive.modeling import categorical as categorical_model
 from adaptive.modeling.corrected import build_corrected, source_scales
 from adaptive.modeling.loo import loo_rmse
 from adaptive.modeling.multitask import build_multitask, task_correlations
@@ -271,12 +272,22 @@ def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None 
 
 
 def _fit_single(data: MetricData, *, seed: int) -> SingleTaskGP:
-    return _fit_outputs(data.X, data.Y, _yvar(data), name=repr(data.metric), seed=seed)
+    return _fit_outputs(data.X, data.Y, _yvar(data), name=repr(data.metric), seed=seed, categorical=data.categorical)
 
 
-def _fit_outputs(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None, *, name: str, seed: int) -> SingleTaskGP:
-    """Independent GPs for the ``m`` columns of ``Y`` (``n x m``), fitted jointly as one batch."""
-    return _fit(lambda: SingleTaskGP(X, Y, train_Yvar=Yvar), X[:1], name=name, seed=seed)
+def _fit_outputs(
+    X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None, *, name: str, seed: int,
+    categorical: Sequence[Sequence[int]] = (),
+) -> SingleTaskGP:
+    """Independent GPs for the ``m`` columns of ``Y`` (``n x m``), fitted jointly as one batch.
+    With ``categorical`` one-hot groups, the kernel treats them as categories (:mod:`.categorical`)."""
+
+    def build() -> SingleTaskGP:
+        if not categorical:
+            return SingleTaskGP(X, Y, train_Yvar=Yvar)
+        return categorical_model.mixed_model(X, Y, Yvar, categorical)
+
+    return _fit(build, X[:1], name=name, seed=seed)
 
 
 def _fit(
@@ -309,6 +320,8 @@ def _fit(
             with single_threaded_blas():
                 if fast_fit.supports(model):
                     fast_fit.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
+                elif categorical_model.supports(model) and model.covar_module.continuous:
+                    categorical_model.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
                 else:
                     mll = ExactMarginalLogLikelihood(model.likelihood, model)
                     with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
@@ -317,6 +330,9 @@ def _fit(
                         if lean_mll.supports(model):
                             # The same loss in plain tensors (see lean_mll); BoTorch's optimizer.
                             fit_gpytorch_mll(mll, closure=lean_mll.closure(mll), optimizer=fit_gpytorch_mll_scipy,
+                                             optimizer_kwargs={"options": FIT_OPTIONS})
+                        elif categorical_model.supports(model):  # choices only: the same loss in plain tensors
+                            fit_gpytorch_mll(mll, closure=categorical_model.closure(mll), optimizer=fit_gpytorch_mll_scipy,
                                              optimizer_kwargs={"options": FIT_OPTIONS})
                         else:
                             fit_gpytorch_mll(mll, optimizer_kwargs={"options": FIT_OPTIONS})
@@ -371,5 +387,5 @@ def fit_models(datas: Sequence[MetricData], *, seed: int = 0, warm: WarmStarts |
     if len(datas) > 1 and same_rows and same_noise:
         Y = torch.cat([d.Y for d in datas], dim=-1)
         Yvar = None if first.Yvar is None else torch.cat([_yvar(d) for d in datas], dim=-1)  # type: ignore[misc]
-        return _fit_outputs(first.X, Y, Yvar, name=str([d.metric for d in datas]), seed=seed)
+        return _fit_outputs(first.X, Y, Yvar, name=str([d.metric for d in datas]), seed=seed, categorical=first.categorical)
     return ModelListGP(*[fit_metric_model(d, seed=seed, warm=warm) for d in datas])

@@ -126,6 +126,19 @@ def test_outcome_constraints_steer_proposals(sqlite_url):
     assert sum(t.params["x"] <= 0.55 for t in bo) >= len(bo) - 2
 
 
+def test_no_feasible_trial_yet_raises_no_warning_to_the_user(sqlite_url):
+    import warnings
+
+    exp = make(sqlite_url, outcome_constraints=["cost <= 0.1"])
+    for t in exp.suggest(5):
+        exp.complete(t.id, {"f": quadratic(t.params), "cost": 0.5 + t.params["x"]})  # all infeasible
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (t,) = exp.suggest(1)
+    assert t.generator == "botorch"
+    assert [str(w.message) for w in caught if "adaptive" not in str(w.filename)] == []
+
+
 def test_fit_failure_falls_back_to_quasi_random_with_a_warning(sqlite_url, monkeypatch, caplog):
     exp = make(sqlite_url)
     run(exp, 5, quadratic)
