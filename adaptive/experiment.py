@@ -60,8 +60,6 @@ class Experiment:
         self.database = database
         self.generation = generation or GenerationSettings()
         self.device = resolve_device(device)
-        # Model fits start from this object's previous fits (see WarmStarts).
-        self._warm_starts = WarmStarts()
 
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, storage={self.database.masked_url!r})"
@@ -85,11 +83,14 @@ class Experiment:
             # Proposals are made under the experiment's lock, so concurrent calls
             # see each other's trials as pending and never propose the same point.
             stored = repo.get_experiment(session, self.name, lock=True)
+            # Model fits start from the stored ones (see WarmStarts), whichever process stored them.
+            warm = WarmStarts(repo.model_states(session, stored.id))
             proposal = propose(
                 self.search_space, self.config, repo.load_trials(session, stored), n, source=source,
                 target=self.target_source, seed=stored.seed, sobol_position=stored.sobol_position, settings=self.generation, device=self.device,
-                warm=self._warm_starts,
+                warm=warm,
             )
+            repo.save_model_states(session, stored.id, warm.records(), keep=warm.keys())
             if proposal.sobol_position != stored.sobol_position:
                 repo.set_sobol_position(session, stored.id, proposal.sobol_position)
             logger.info(

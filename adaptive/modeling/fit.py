@@ -15,7 +15,7 @@ import hashlib
 import logging
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -50,30 +50,44 @@ class ModelFitError(AdaptiveError):
 
 
 class WarmStarts:
-    """Hyperparameters of earlier fits in this process, to start the next fit of the same model
-    from, and earlier fits of unchanged data (:meth:`fitted`).
+    """Hyperparameters of earlier fits, to start the next fit of the same model from, and the
+    fits of unchanged data (:meth:`fitted`), kept in the database between suggests.
 
-    A long-lived :class:`~adaptive.Experiment` keeps one, so each ``suggest`` refits its
-    multi-source models (multi-task and bias-corrected) from where the last fit ended
-    instead of from the priors; this mostly shortens the multi-task GP's fit, the others
-    being closed-form and fast. Single-source fits start cold: they are fast anyway, and
-    warm starts made multi-objective runs worse (DTLZ2-family hypervolume, 3 seeds). A
-    state is reused only while the data have not grown much since it was saved (at most
-    ``1.5 n + 5`` rows), so an early fit on few rows cannot steer a much later one.
-    Proposals then also depend on the earlier calls in this process, not only on the data
-    and the seed; a fresh process starts cold.
+    ``Experiment.suggest`` reads them from the experiment's ``model_states`` and writes back
+    what changed in the same transaction, so a cron round, a fresh process that loads the
+    experiment, gets what a long-lived object had: each suggest refits the multi-source models
+    (multi-task and bias-corrected) from where the last fit ended instead of from the priors
+    (mostly shortening the multi-task GP's fit; the others are closed-form and fast), and the
+    other sources' own GPs are restored, not refitted, while their rows are unchanged.
+    Single-source fits start cold: they are fast anyway, and warm starts made
+    multi-objective runs worse (DTLZ2-family hypervolume, 3 seeds). A state is reused only
+    while the data have not grown much since it was saved (at most ``1.5 n + 5`` rows), so an
+    early fit on few rows cannot steer a much later one. Proposals depend on the data, the
+    seed and the stored states, whichever process makes them.
+
+    Args:
+        records: stored states, key -> (rows, state), as :meth:`records` wrote them.
     """
 
     # Fits of unchanged data kept for reuse (see fitted): a handful covers every other source
     # of every metric of an experiment.
     MAX_FITS = 32
 
-    def __init__(self) -> None:
+    def __init__(self, records: Mapping[str, tuple[int, dict]] | None = None) -> None:
         self._states: dict[str, tuple[dict[str, torch.Tensor], int]] = {}
+        self._fit_states: dict[str, dict[str, torch.Tensor]] = {}  # least recently used first
         self._fits: dict[str, Model] = {}
+        self._changed: set[str] = set()
+        for key, (rows, state) in (records or {}).items():
+            kind, _, name = key.partition(":")
+            if kind == _WARM:
+                self._states[state["name"]] = (_tensors(state["parameters"]), rows)
+            elif kind == _FIT:
+                self._fit_states[name] = _tensors(state["parameters"])
 
-    def fitted(self, data: MetricData, seed: int, fit: Callable[[], M]) -> M:
-        """``fit()``, or the model it returned before for the same rows and seed.
+    def fitted(self, data: MetricData, seed: int, fit: Callable[[], M], restore: Callable[[dict], M] | None = None) -> M:
+        """``fit()``, or the model it returned before for the same rows and seed (in this process,
+        or rebuilt by ``restore(parameters)`` from a stored fit).
 
         A fit is a function of its data and seed (fits seed torch's generator), so reusing
         it changes nothing but the time: the other sources' own GPs, refitted on every call
@@ -82,11 +96,19 @@ class WarmStarts:
         """
         key = _fingerprint(data, seed)
         model = self._fits.pop(key, None)
+        if model is None and restore is not None and key in self._fit_states:
+            model = restore(self._fit_states[key])
         if model is None:
             model = fit()
-            if len(self._fits) >= self.MAX_FITS:
-                self._fits.pop(next(iter(self._fits)))  # the least recently used
-        self._fits[key] = model  # (re)inserted last: the most recently used
+            self._fit_states.pop(key, None)
+            self._fit_states[key] = _parameters(model)
+            self._changed.add(f"{_FIT}:{key}")
+        self._fits[key] = model
+        self._fit_states[key] = self._fit_states.pop(key)  # the most recently used last
+        while len(self._fit_states) > self.MAX_FITS:
+            old = next(iter(self._fit_states))  # the least recently used
+            del self._fit_states[old]
+            self._fits.pop(old, None)
         return model  # type: ignore[return-value]
 
     def load(self, key: str, model: Model, rows: int) -> bool:
@@ -102,7 +124,59 @@ class WarmStarts:
         return True
 
     def save(self, key: str, model: Model, rows: int) -> None:
-        self._states[key] = ({k: v.detach().clone() for k, v in model.named_parameters()}, rows)
+        self._states[key] = (_parameters(model), rows)
+        self._changed.add(f"{_WARM}:{_hash(key)}")
+
+    def records(self, *, changed_only: bool = True) -> dict[str, tuple[int, dict]]:
+        """States as JSON-ready records, key -> (rows, state): those changed since construction
+        (or all). Keys fit a 200-character column."""
+        out = {}
+        for name, (parameters, rows) in self._states.items():
+            key = f"{_WARM}:{_hash(name)}"
+            if not changed_only or key in self._changed:
+                out[key] = (rows, {"name": name, "parameters": _records(parameters)})
+        for fingerprint, parameters in self._fit_states.items():
+            key = f"{_FIT}:{fingerprint}"
+            if not changed_only or key in self._changed:
+                out[key] = (0, {"parameters": _records(parameters)})
+        return {k: v for k, v in out.items() if _finite(v[1]["parameters"])}
+
+    def keys(self) -> set[str]:
+        """Every key :meth:`records` would write now (stored states beyond these are evicted)."""
+        return {f"{_WARM}:{_hash(n)}" for n in self._states} | {f"{_FIT}:{f}" for f in self._fit_states}
+
+
+_WARM, _FIT = "warm", "fit"
+
+
+def _hash(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def _parameters(model: Model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.named_parameters()}
+
+
+def _records(parameters: dict[str, torch.Tensor]) -> dict[str, dict]:
+    return {k: {"shape": list(v.shape), "values": v.reshape(-1).tolist()} for k, v in parameters.items()}
+
+
+def _tensors(records: dict[str, dict]) -> dict[str, torch.Tensor]:
+    return {k: torch.tensor(r["values"], dtype=torch.float64).reshape(r["shape"]) for k, r in records.items()}
+
+
+def _finite(records: dict[str, dict]) -> bool:
+    return all(math.isfinite(v) for r in records.values() for v in r["values"])
+
+
+def _restore(build: Callable[[], M], parameters: dict[str, torch.Tensor]) -> M:
+    """A model from ``build()`` with fitted ``parameters``, in eval mode: the fit, without fitting."""
+    model = build()
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            parameter.copy_(parameters[name].to(parameter))
+    model.eval()
+    return model
 
 
 def _fingerprint(data: MetricData, seed: int) -> str:
@@ -226,7 +300,8 @@ def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None 
     for i, name in enumerate(data.sources[1:], start=1):
         source_rows = data.only(i)
         fit_source = lambda: _fit_single(source_rows, seed=seed)  # noqa: E731 - called in this iteration
-        others[name] = warm.fitted(source_rows, seed, fit_source) if warm else fit_source()
+        restore = lambda p: _restore(lambda: _single_model(source_rows), p)  # noqa: E731 - called in this iteration
+        others[name] = warm.fitted(source_rows, seed, fit_source, restore) if warm else fit_source()
     corrected = _fit(
         lambda: build_corrected(own.X, own.Y, _yvar(own), list(others.values())), own.X[:1],
         name=f"{data.metric!r} (bias-corrected {data.sources})", seed=seed, warm=warm, rows=own.n,
@@ -275,19 +350,26 @@ def _fit_single(data: MetricData, *, seed: int) -> SingleTaskGP:
     return _fit_outputs(data.X, data.Y, _yvar(data), name=repr(data.metric), seed=seed, categorical=data.categorical)
 
 
+def _single_model(data: MetricData) -> SingleTaskGP:
+    """The unfitted model :func:`_fit_single` fits (its prior hyperparameters)."""
+    return _outputs_model(data.X, data.Y, _yvar(data), data.categorical)
+
+
+def _outputs_model(
+    X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None, categorical: Sequence[Sequence[int]] = (),
+) -> SingleTaskGP:
+    if not categorical:
+        return SingleTaskGP(X, Y, train_Yvar=Yvar)
+    return categorical_model.mixed_model(X, Y, Yvar, categorical)
+
+
 def _fit_outputs(
     X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None, *, name: str, seed: int,
     categorical: Sequence[Sequence[int]] = (),
 ) -> SingleTaskGP:
     """Independent GPs for the ``m`` columns of ``Y`` (``n x m``), fitted jointly as one batch.
     With ``categorical`` one-hot groups, the kernel treats them as categories (:mod:`.categorical`)."""
-
-    def build() -> SingleTaskGP:
-        if not categorical:
-            return SingleTaskGP(X, Y, train_Yvar=Yvar)
-        return categorical_model.mixed_model(X, Y, Yvar, categorical)
-
-    return _fit(build, X[:1], name=name, seed=seed)
+    return _fit(lambda: _outputs_model(X, Y, Yvar, categorical), X[:1], name=name, seed=seed)
 
 
 def _fit(
@@ -337,7 +419,10 @@ def _fit(
                         else:
                             fit_gpytorch_mll(mll, optimizer_kwargs={"options": FIT_OPTIONS})
             model.eval()
-            with torch.no_grad():
+            with torch.no_grad(), warnings.catch_warnings():
+                # A multi-task GP's first posterior in a process builds a sparse tensor, and torch
+                # says once that it skips checking sparse tensors; nothing for the user to act on.
+                warnings.filterwarnings("ignore", message="Sparse invariant checks", category=UserWarning)
                 posterior = model.posterior(probe)
                 if not torch.isfinite(posterior.mean).all() or not torch.isfinite(posterior.variance).all():
                     raise ModelFitError(f"non-finite posterior for {name}")

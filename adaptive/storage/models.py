@@ -101,6 +101,21 @@ class ExportRow(Base):
     document: Mapped[dict[str, Any]]
 
 
+class ModelStateRow(Base):
+    """Fitted hyperparameters of a model, kept so that the next suggest, in any process, starts
+    from them (``key`` ``warm:<model>``) or reuses the fit of unchanged data (``fit:<fingerprint>``)."""
+
+    __tablename__ = "model_states"
+    __table_args__ = (UniqueConstraint("experiment_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    rows: Mapped[int]
+    state: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
 class DecisionRow(Base):
     """One bandit decision: the action taken, its propensity, and the posterior that chose it."""
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adaptive.errors import DuplicateNameError, NotFoundError, TrialStateError
-from adaptive.storage.models import ExperimentRow, ExportRow, ObservationRow, RoundRow, TrialRow
+from adaptive.storage.models import ExperimentRow, ExportRow, ModelStateRow, ObservationRow, RoundRow, TrialRow
 from adaptive.trial import Observation, Trial, TrialStatus
 
 
@@ -261,3 +261,34 @@ def rounds(session: Session, experiment: StoredExperiment, *, limit: int = 20) -
          "finished_at": _utc(r.finished_at), "counts": r.counts, "error": r.error}
         for r in rows
     ]
+
+
+def model_states(session: Session, experiment_id: int) -> dict[str, tuple[int, dict[str, Any]]]:
+    """The experiment's stored model states: key -> (rows, state)."""
+    rows = session.scalars(
+        select(ModelStateRow).where(ModelStateRow.experiment_id == experiment_id).order_by(ModelStateRow.updated_at, ModelStateRow.id)
+    )
+    return {row.key: (row.rows, row.state) for row in rows}
+
+
+def save_model_states(
+    session: Session, experiment_id: int, states: dict[str, tuple[int, dict[str, Any]]], *, keep: set[str] | None = None,
+) -> None:
+    """Insert or replace ``states`` (key -> (rows, state)); with ``keep``, delete every other stored key."""
+    now = utcnow()
+    existing = {row.key: row for row in session.scalars(
+        select(ModelStateRow).where(ModelStateRow.experiment_id == experiment_id)
+    )}
+    for key, (rows, state) in states.items():
+        row = existing.get(key)
+        if row is None:
+            session.add(ModelStateRow(experiment_id=experiment_id, key=key, rows=rows, state=state, updated_at=now))
+        else:
+            row.rows, row.state, row.updated_at = rows, state, now
+    if keep is not None:
+        stale = [key for key in existing if key not in keep and key not in states]
+        if stale:
+            session.execute(delete(ModelStateRow).where(
+                ModelStateRow.experiment_id == experiment_id, ModelStateRow.key.in_(stale)
+            ))
+    session.flush()

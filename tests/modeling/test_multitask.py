@@ -308,7 +308,7 @@ def test_the_fit_cache_evicts_the_least_recently_used_fit():
     fits: list[float] = []
 
     def cached(shift: float) -> object:
-        return warm.fitted(rows(shift), 0, lambda: fits.append(shift) or object())
+        return warm.fitted(rows(shift), 0, lambda: fits.append(shift) or torch.nn.Linear(1, 1))
 
     a, _ = cached(0.0), cached(1.0)
     assert cached(0.0) is a  # a hit: 0.0 becomes the most recently used
@@ -357,3 +357,75 @@ def test_the_bias_corrected_prior_carries_the_simulator_gps_uncertainty():
         # ... small where simulator trials are dense, large where there are none.
         spread = model.covar_module.kernels[1](points, points, diag=True)
         assert spread[0] < 0.05 * spread[1]
+
+
+def test_stored_fits_restore_without_fitting_and_warm_states_round_trip(monkeypatch):
+    import json
+
+    from adaptive.modeling import WarmStarts
+    from adaptive.modeling import fit as fit_module
+
+    g = torch.Generator().manual_seed(4)
+    X = torch.rand(26, 2, dtype=torch.float64, generator=g)
+    task = torch.cat([torch.zeros(6, 1), torch.ones(20, 1)]).double()
+    data = MetricData("m", X, torch.sin(5 * X[:, :1]) + 0.3 * task, None, tuple(range(26)), task, ("online", "sim"))
+    warm = WarmStarts()
+    first = compare_sources(data, warm=warm)
+    records = warm.records()
+    assert records and all(len(k) <= 200 for k in records)
+    assert {k.split(":")[0] for k in records} == {"warm", "fit"}
+    # A new process has the JSON records, no models: the simulator's GP is rebuilt, not refitted ...
+    again = WarmStarts(json.loads(json.dumps(records)))
+    fitted_rows = []
+    real = fit_module._fit_single
+    monkeypatch.setattr(fit_module, "_fit_single", lambda d, *, seed: fitted_rows.append(d.n) or real(d, seed=seed))
+    second = compare_sources(data, warm=again)
+    assert fitted_rows == [6]  # the online rows' own GP only; not the 20 simulator rows
+    probe = torch.rand(5, 2, dtype=torch.float64, generator=g)
+    with torch.no_grad():
+        torch.testing.assert_close(second.others["sim"].posterior(probe).mean, first.others["sim"].posterior(probe).mean)
+    # ... and the multi-task GP starts from the stored hyperparameters.
+    key = "'m' (multi-task ('online', 'sim'))"
+    fresh = build_multitask(data, None)
+    assert WarmStarts(records).load(key, fresh, rows=26)
+    torch.testing.assert_close(fresh.covar_module.kernels[0].lengthscale, first.multi.covar_module.kernels[0].lengthscale)
+    assert WarmStarts(records).records() == {}  # nothing changed by loading
+
+
+def test_a_fresh_load_per_suggest_proposes_what_a_long_lived_object_does(tmp_path):
+    """The cron path (a new Experiment per suggest) and a notebook's long-lived object share
+    the stored model states, so they make the same proposals."""
+    urls = [f"sqlite:///{tmp_path / name}.db" for name in ("kept", "fresh")]
+    exps = [make(url, shifted, n_sim=20, n_online=4) for url in urls]
+    proposals = {0: [], 1: []}
+    for _ in range(3):
+        for i, url in enumerate(urls):
+            exp = exps[0] if i == 0 else ad.load_experiment("mt", storage=url)
+            (t,) = exp.suggest(1)
+            proposals[i].append(t.params)
+            exp.complete(t.id, {"m": online(t.params)})
+    assert proposals[0] == proposals[1]
+    db = ad.load_experiment("mt", storage=urls[1]).database
+    from adaptive.storage import repository as repo
+
+    states = db.run(lambda s: repo.model_states(s, repo.get_experiment(s, "mt").id), readonly=True)
+    assert any(k.startswith("warm:") for k in states) and any(k.startswith("fit:") for k in states)
+
+
+def test_a_multi_source_suggest_raises_no_third_party_warning(sqlite_url):
+    import subprocess
+    import sys
+
+    # A fresh interpreter with the default warning filters (what a user sees): torch gives its
+    # sparse-tensor notice once per process.
+    code = (
+        "import numpy as np, adaptive as ad\n"
+        f"exp = ad.create_experiment('mt', storage={sqlite_url!r}, parameters={{'x': ad.Float(0, 1)}},"
+        " objectives=ad.Maximize('m'), generation=ad.GenerationSettings(initial_trials=3), seed=0)\n"
+        "for i in range(12): exp.attach({'x': i / 11}, {'m': np.sin(6 * i / 11)}, source='simulator')\n"
+        "for x in (0.1, 0.5, 0.9): exp.attach({'x': x}, {'m': np.sin(6 * x) + 0.2})\n"
+        "exp.suggest(1)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr, result.stderr
