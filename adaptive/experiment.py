@@ -215,19 +215,21 @@ class Experiment:
         )
 
     @overload
-    def best(self, *, model: Literal[False] = False) -> Trial: ...
+    def best(self, *, model: Literal[False] = False, min_feasibility: float = ...) -> Trial: ...
 
     @overload
-    def best(self, *, model: Literal[True]) -> ModelBest: ...
+    def best(self, *, model: Literal[True], min_feasibility: float = ...) -> ModelBest: ...
 
-    def best(self, *, model: bool = False) -> Trial | ModelBest:
+    def best(self, *, model: bool = False, min_feasibility: float = 0.9) -> Trial | ModelBest:
         """The best feasible completed target-source trial (single objective only).
 
         ``model=False``: by observed mean. ``model=True``: by the model's posterior mean among
         the evaluated configs, each predicted from every trial (see :meth:`predict`), among
-        those whose outcome constraints hold with probability at least one half; returns the
-        trial with its prediction. With noisy metrics a lucky observation does not win, so
-        this is the config to ship.
+        those whose outcome constraints all hold with probability ``min_feasibility`` or more;
+        returns the trial with its prediction. With noisy metrics a lucky observation does
+        not win, so this is the config to ship; the default 0.9 keeps it off a noisy
+        constraint's boundary, where the best configs are and each is as likely infeasible
+        as not.
         """
         if len(self.config.objectives) != 1:
             raise ValidationError(
@@ -236,6 +238,8 @@ class Experiment:
             )
         if not isinstance(model, bool):
             raise ValidationError("model", model, "must be true or false")
+        if isinstance(min_feasibility, bool) or not isinstance(min_feasibility, (int, float)) or not 0 <= min_feasibility <= 1:
+            raise ValidationError("min_feasibility", min_feasibility, "must be a probability in [0, 1]")
         objective = self.config.objectives[0]
         trials = self.trials()
         candidates = [
@@ -250,7 +254,7 @@ class Experiment:
             return max(candidates, key=lambda t: (objective.sign * t.observations[objective.metric].mean, -t.id))
         return best_by_model(
             self.search_space, self.config, trials, candidates, source=self.target_source, device=self.device,
-            seed=self.seed,
+            seed=self.seed, min_feasibility=float(min_feasibility),
         )
 
     # -- exporting ---------------------------------------------------------------------------

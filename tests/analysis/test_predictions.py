@@ -42,7 +42,9 @@ def test_best_by_model_respects_outcome_constraints(sqlite_url):
     exp = _noisy_line(sqlite_url, constraint=True)
     best = exp.best(model=True)
     assert best.params["x"] <= 0.6 + 1e-9
-    assert best.p_feasible >= 0.5
+    assert best.p_feasible >= 0.9
+    loose = exp.best(model=True, min_feasibility=0.5)
+    assert loose.p_feasible >= 0.5 and loose.params["x"] >= best.params["x"]  # closer to the boundary, or the same
     assert best.params["x"] >= 0.45  # the best of the feasible side, not the lucky point
     assert set(best.prediction) == {"f", "c"}
 
@@ -51,6 +53,9 @@ def test_best_by_model_needs_one_objective_and_a_bool(sqlite_url):
     exp = _noisy_line(sqlite_url)
     with pytest.raises(ValidationError, match="model"):
         exp.best(model="yes")  # type: ignore[call-overload]
+    for bad in (1.5, -0.1, float("nan"), True):
+        with pytest.raises(ValidationError, match="min_feasibility"):
+            exp.best(model=True, min_feasibility=bad)
     two = ad.create_experiment("two", storage=sqlite_url, parameters={"x": ad.Float(0, 1)},
                                objectives=[ad.Maximize("a"), ad.Maximize("b")])
     with pytest.raises(ValidationError, match="one objective"):
