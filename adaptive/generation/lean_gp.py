@@ -24,6 +24,7 @@ such GPs with their :class:`~adaptive.modeling.corrected.SourceCovariance`; see 
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import torch
@@ -41,6 +42,7 @@ from linear_operator.utils.errors import NotPSDError
 from torch import Tensor
 from torch.quasirandom import SobolEngine
 
+from adaptive.modeling import categorical
 from adaptive.modeling.corrected import SourceMean
 from adaptive.modeling.fast_fit import rbf_kernel
 
@@ -49,7 +51,10 @@ logger = logging.getLogger(__name__)
 
 def supports(model: object) -> bool:
     """Whether ``model`` is a fitted default ``SingleTaskGP`` :class:`LeanGP` can stand in for:
-    a constant prior mean, or the bias-corrected model's :class:`SourceMean` over default GPs."""
+    a constant prior mean, or the bias-corrected model's :class:`SourceMean` over default GPs;
+    or a space-with-choices model (:func:`~adaptive.modeling.categorical.mixed_model`)."""
+    if categorical.supports(model):
+        return getattr(model, "outcome_transform", None) is None
     if not _default_structure(model) or getattr(model, "outcome_transform", None) is not None:
         return False
     mean = model.mean_module
@@ -111,6 +116,44 @@ class _Fitted(torch.nn.Module):
     def mean(self, K_xz: Tensor) -> Tensor:
         """``batch x m x q`` posterior mean, given ``K(X, train)``, without the prior-mean term."""
         return (K_xz @ self.alpha.unsqueeze(-1)).squeeze(-1)
+
+    def prior(self, Zx: Tensor) -> Tensor:
+        """``batch x m x q x q`` prior covariance among the points :meth:`cross` returned."""
+        return _rbf(Zx, Zx, same=True)
+
+
+class _KernelFitted(_Fitted):
+    """:class:`_Fitted` for a model whose covariance module computes plain tensors itself
+    (:class:`~adaptive.modeling.categorical.MixedCovariance`): ``K`` comes from the kernel."""
+
+    def __init__(self, model: SingleTaskGP) -> None:
+        torch.nn.Module.__init__(self)
+        X = model.train_inputs[0]
+        m = model.num_outputs
+        X = X[0] if X.dim() == 3 else X
+        n = X.shape[0]
+        self.kernel = copy.deepcopy(model.covar_module).requires_grad_(False)
+        y = model.train_targets.reshape(m, n)
+        noise = model.likelihood.noise.detach().reshape(m, -1).expand(m, n)
+        constant = model.mean_module.constant.detach().reshape(m, 1)
+        K = self.kernel.forward(X, X).reshape(m, n, n) + torch.diag_embed(noise)
+        L = psd_safe_cholesky(K)
+        alpha = torch.cholesky_solve((y - constant).unsqueeze(-1), L)
+        eye = torch.eye(n, dtype=L.dtype, device=L.device).expand(m, n, n)
+        self.m = m
+        self.register_buffer("X", X.detach())  # n x d
+        self.register_buffer("constant", constant.squeeze(-1))  # m
+        self.register_buffer("L_inv_T", torch.linalg.solve_triangular(L, eye, upper=False).transpose(-1, -2).contiguous())
+        self.register_buffer("alpha", alpha.squeeze(-1))  # m x n
+
+    def cross(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        Xe = X.unsqueeze(-3)  # batch x 1 x q x d
+        K = self.kernel.forward(Xe, self.X)
+        return Xe, K.expand(*K.shape[:-3], self.m, *K.shape[-2:])
+
+    def prior(self, Zx: Tensor) -> Tensor:
+        K = self.kernel.forward(Zx, Zx)
+        return K.expand(*K.shape[:-3], self.m, *K.shape[-2:])
 
 
 class _SourceTerms(torch.nn.Module):
@@ -179,7 +222,7 @@ class LeanGP(GPyTorchModel):
                 X_train = model.train_inputs[0].detach()
                 extra = self._sources.set_train(X_train)
                 prior = model.mean_module.constant.detach() + self._sources.evaluate(X_train)[0]
-            self._fitted = _Fitted(model, prior, extra)
+            self._fitted = _KernelFitted(model) if categorical.supports(model) else _Fitted(model, prior, extra)
 
     @property
     def num_outputs(self) -> int:
@@ -198,7 +241,7 @@ class LeanGP(GPyTorchModel):
             raise NotImplementedError("LeanGP gives the noise-free posterior only")
         fitted = self._fitted
         Zx, K_xz = fitted.cross(X)  # batch x m x q x d, batch x m x q x n
-        prior = _rbf(Zx, Zx, same=True)  # batch x m x q x q
+        prior = fitted.prior(Zx)  # batch x m x q x q
         if self._sources is not None:
             source_mean, source_cross, source_prior = self._sources.evaluate(X)
             K_xz = K_xz + source_cross.unsqueeze(-3)

@@ -159,3 +159,32 @@ def test_a_failed_low_rank_update_samples_the_joint_posterior(monkeypatch):
     assert calls and torch.isfinite(joint).all()
     # The sampler keeps the incumbents' base samples, so the joint draw is the same draw.
     np.testing.assert_allclose(joint.numpy(), cached.numpy(), rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_posterior_and_acquisition_equal_the_models_for_a_space_with_choices(outputs):
+    from adaptive.modeling import categorical
+
+    g = torch.Generator().manual_seed(3)
+    X = torch.rand(18, 5, generator=g, dtype=torch.float64)
+    X[:, 2:5] = torch.nn.functional.one_hot(torch.randint(0, 3, (18,), generator=g), 3).double()
+    Y = torch.stack([torch.sin(4 * X[:, 0]) + X[:, 3], X[:, 1] - X[:, 4]], -1)[:, :outputs]
+    model = categorical.mixed_model(X, Y, None, [[2, 3, 4]])
+    categorical.fit(model, maxiter=100)
+    model, _ = standardized_outputs(model.eval())
+    assert lean_gp.supports(model)
+    lean = lean_gp.LeanGP(model)
+    Xt = torch.rand(6, 3, 5, generator=g, dtype=torch.float64)
+    Xt[..., 2:5] = torch.nn.functional.one_hot(torch.randint(0, 3, (6, 3), generator=g), 3).double()
+    expected, actual = model.posterior(Xt), lean.posterior(Xt)
+    np.testing.assert_allclose(actual.mean.numpy(), expected.mean.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(actual.variance.numpy(), expected.variance.detach().numpy(), atol=1e-10)
+    config = OptimizationConfig.build([ad.Maximize("a")] if outputs == 1 else [ad.Maximize("a"), ad.Minimize("b")], [])
+    ref = None if outputs == 1 else np.array([-1.0, -1.0])
+    acqs = [build_acquisition(m, config, X_baseline=X, X_pending=None, ref_point=ref, mc_samples=64, seed=0)
+            for m in (model, lean)]
+    Xc = Xt[:, :1].clone().requires_grad_(True)
+    values = [a(Xc) for a in acqs]
+    np.testing.assert_allclose(values[1].detach().numpy(), values[0].detach().numpy(), atol=1e-8)
+    grads = [torch.autograd.grad(v.sum(), Xc)[0] for v in values]
+    np.testing.assert_allclose(grads[1].numpy(), grads[0].numpy(), atol=1e-7)
