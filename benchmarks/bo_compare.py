@@ -1,7 +1,7 @@
 """adaptive vs Ax vs Optuna vs Sobol on the declared suite (``benchmarks.problems``): same
 problems, seeds and budgets, scored on true values.
 
-    python -m benchmarks.bo_compare --seeds 10 --batches 1 4 --workers 2 --store benchmarks/results/bo_suite_baselines.jsonl --recheck 3
+    python -m benchmarks.bo_compare --seeds 10 --batches 1 4 --workers 2 --store benchmarks/results/bo_suite_baselines.jsonl --recheck 2
 
 Batch 4 runs on ``BATCH_PROBLEMS`` only (one problem of each kind and the first four).
 
@@ -9,7 +9,7 @@ The baselines (Ax, Optuna, Sobol) do not change between runs: with ``--store``, 
 runs is read from that JSON-lines file when it holds one for the same method, problem, seed,
 batch and budget, and otherwise run and appended the moment it finishes (so a long baseline
 run can be spread over several sittings). ``--recheck N`` re-runs the stored baselines of seeds
-0..N-1 in this sitting: the table's time ratios come from those (the same machine, the same
+0..N-1 (of ``--recheck-methods``: Ax and Optuna's GPSampler) in this sitting: the table's time ratios come from those (the same machine, the same
 load as adaptive's runs) and the md says whether each rerun reproduced its stored score.
 adaptive's methods always run afresh.
 
@@ -235,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--store", type=Path, help="JSON-lines file of baseline runs, read and appended to")
     parser.add_argument("--recheck", type=int, default=0, help="re-run stored baselines of this many first seeds")
+    parser.add_argument("--recheck-methods", nargs="+", default=["ax", "optuna_gp"],
+                        help="which stored baselines --recheck re-runs (Ax's give the time ratios)")
     parser.add_argument("--baselines-only", action="store_true", help="only fill the store; write no table")
     parser.add_argument("--out", default=str(RESULTS / "bo_compare"))
     args = parser.parse_args(argv)
@@ -256,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         row = store.get(job) if job[0] in BASELINES else None
         if row is not None:
             stored_rows.append(row)
-        if row is None or job[2] < args.first_seed + args.recheck:
+        if row is None or (job[2] < args.first_seed + args.recheck and job[0] in args.recheck_methods):
             jobs.append(job)
     logger.info("%d runs: %d from the store, %d to run", len(wanted), len(stored_rows), len(jobs))
     # BoTorch compiles a fused C++ kernel for log-EHVI on first use (cached on disk):
