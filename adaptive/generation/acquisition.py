@@ -34,6 +34,7 @@ from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolu
 from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputObjective
 from botorch.acquisition.objective import GenericMCObjective
 from botorch.exceptions import BotorchWarning
+from linear_operator.utils.warnings import NumericalWarning
 from botorch.models import SingleTaskGP
 from botorch.models.model import Model
 from botorch.models.transforms.outcome import Standardize
@@ -131,6 +132,9 @@ def build_acquisition(
         # follows the probability of feasibility) and suggests another acquisition: that is
         # the behaviour wanted, and the advice is not for the user.
         warnings.filterwarnings("ignore", message="When all training points are infeasible", category=BotorchWarning)
+        # Incumbents close together make their posterior covariance nearly singular; the
+        # Cholesky factor cached here then gets the jitter it needs, which is the handling.
+        warnings.filterwarnings("ignore", category=NumericalWarning)
         return _build(
             model, config, X_baseline=X_baseline, X_pending=X_pending, ref_point=ref_point, mc_samples=mc_samples,
             seed=seed, transformed=transformed, affine=affine,
