@@ -263,3 +263,19 @@ def test_the_single_objective_is_modelled_warped_unless_turned_off(sqlite_url, m
         assert modelled.Y.squeeze(-1).tolist() == raw.tolist()
     with pytest.raises(ad.ValidationError, match="warp_objective"):
         GenerationSettings(warp_objective=1)
+
+
+def test_nearly_duplicated_incumbents_raise_no_warning_to_the_user(sqlite_url):
+    import warnings
+
+    from linear_operator.utils.warnings import NumericalWarning
+
+    exp = make(sqlite_url, generation=GenerationSettings(initial_trials=2))
+    for i in range(6):  # nearly the same config six times: a near-singular incumbents' covariance
+        exp.attach({"x": 0.3 + 1e-7 * i, "y": 0.3}, {"f": 0.5 + 0.01 * i})
+    exp.attach({"x": 0.8, "y": 0.1}, {"f": 0.2})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (t,) = exp.suggest(1)
+    assert t.generator == "botorch"
+    assert not [w for w in caught if issubclass(w.category, NumericalWarning)], [str(w.message) for w in caught]
