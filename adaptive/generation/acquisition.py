@@ -34,11 +34,11 @@ from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolu
 from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputObjective
 from botorch.acquisition.objective import GenericMCObjective
 from botorch.exceptions import BotorchWarning
-from linear_operator.utils.warnings import NumericalWarning
 from botorch.models import SingleTaskGP
 from botorch.models.model import Model
 from botorch.models.transforms.outcome import Standardize
 from botorch.sampling import SobolQMCNormalSampler
+from linear_operator.utils.warnings import NumericalWarning
 
 from adaptive.generation.lean_gp import LeanCachedCholesky, LeanGP
 from adaptive.generation.lean_gp import supports as lean_gp_supports

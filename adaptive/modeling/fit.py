@@ -97,7 +97,12 @@ class WarmStarts:
         key = _fingerprint(data, seed)
         model = self._fits.pop(key, None)
         if model is None and restore is not None and key in self._fit_states:
-            model = restore(self._fit_states[key])
+            try:
+                model = restore(self._fit_states[key])
+            except (KeyError, RuntimeError) as exc:
+                # Stored by a version whose model had other parameters: fit afresh.
+                logger.debug("stored fit %s does not fit the model (%s); refitting", key[:12], exc)
+                model = None
         if model is None:
             model = fit()
             self._fit_states.pop(key, None)

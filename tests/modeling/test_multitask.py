@@ -429,3 +429,19 @@ def test_a_multi_source_suggest_raises_no_third_party_warning(sqlite_url):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr, result.stderr
+
+
+def test_a_stored_fit_of_another_model_structure_is_refitted_not_fatal():
+    from adaptive.modeling import WarmStarts
+    from adaptive.modeling.fit import _restore
+
+    X = torch.linspace(0, 1, 6, dtype=torch.float64).unsqueeze(-1)
+    data = MetricData("m", X, torch.sin(3 * X), None, tuple(range(6)))
+    warm = WarmStarts()
+    warm.fitted(data, 0, lambda: torch.nn.Linear(1, 1))
+    records = warm.records()
+    calls = []
+    again = WarmStarts(records)
+    model = again.fitted(data, 0, lambda: calls.append(1) or torch.nn.Linear(1, 1),
+                         restore=lambda p: _restore(lambda: torch.nn.ParameterDict({"other": torch.nn.Parameter(torch.zeros(1))}), p))
+    assert calls == [1] and isinstance(model, torch.nn.Linear)
