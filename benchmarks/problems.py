@@ -106,8 +106,10 @@ class Problem:
         return {m: v + self.noise_sd.get(m, 0.0) * float(rng.standard_normal()) for m, v in out.items()}
 
     def feasible(self, params: Params, outcome: Outcome) -> bool:
+        # Optimizers that keep linear constraints with SLSQP (Ax) land on the boundary up to
+        # ~1e-8: within 1e-6 of it counts as on it.
         return all(outcome[m] <= b for m, b in self.constraints) and all(
-            s <= 1e-9 for s in self.linear_slack(params)
+            s <= 1e-6 * max(1.0, abs(bound)) for s, (_, bound) in zip(self.linear_slack(params), self.linear)
         )
 
     def score(self, evaluated: Sequence[Params], recommended: Params | None = None) -> float:
