@@ -92,9 +92,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     exp = load_experiment(args.name, storage=args.storage)
     dist = exp.export_distribution(
         prefer=args.prefer, constraints=args.constraint or [], weights=_weights(args.weight),
-        top_k=args.top_k, min_weight=args.min_weight, n_draws=args.draws,
+        top_k=args.top_k, min_weight=args.min_weight, n_draws=args.draws, path=args.output,
     )
-    dist.to_json(args.output)
     print(f"{args.output}: {exp.name!r} export version {dist.version}, {len(dist.arms)} arms")
     for arm in dist.arms:
         print(f"  {arm.weight:6.3f}  {arm.name}  {arm.params}")
@@ -155,7 +154,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     names = [args.name] if args.name else list_experiments(storage=db)
     rows = []
     for name in names:
-        exp = load_experiment(name, storage=db)
+        try:
+            exp = load_experiment(name, storage=db)
+        except AdaptiveError as exc:
+            if args.name:
+                raise
+            # one unreadable experiment must not hide the others
+            rows.append({"experiment": name, "error": str(exc).splitlines()[0]})
+            continue
         frame = exp.trials_frame()
         last = db.run(lambda s, n=name: repo.rounds(s, repo.get_experiment(s, n), limit=1), readonly=True)
         counts = frame["status"].value_counts().to_dict() if len(frame) else {}
@@ -165,8 +171,14 @@ def cmd_status(args: argparse.Namespace) -> int:
             "last_round": f"{last[0]['status']} {last[0]['started_at']:%Y-%m-%d %H:%M}" if last else "-",
             "exports": len(exp.export_versions()),
         })
-    _table(pd.DataFrame(rows), False)
-    return EXIT_OK
+    frame = pd.DataFrame(rows)
+    broken = frame["error"].notna() if "error" in frame else pd.Series(False, index=frame.index)
+    if broken.any():
+        frame["error"] = frame["error"].fillna("")
+    _table(frame, False)
+    for name in frame.loc[broken, "experiment"]:
+        print(f"adaptive: error: experiment {name!r} cannot be loaded (see the error column)", file=sys.stderr)
+    return EXIT_ERROR if broken.any() else EXIT_OK
 
 
 def cmd_trials(args: argparse.Namespace) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -32,6 +34,23 @@ logger = logging.getLogger(__name__)
 
 SPEC_VERSION = 1
 MAX_BATCH = 10_000
+
+
+def _check_output_path(path: object) -> None:
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ValidationError("path", path, "expected a file path")
+    target = Path(path)
+    if target.is_dir():
+        raise ValidationError("path", str(path), "is a directory; give a file name")
+    if not target.parent.is_dir():
+        raise ValidationError("path", str(path), f"folder {str(target.parent)!r} does not exist")
+
+
+def _stage_export(document: Mapping[str, Any], path: str | Path) -> Path:
+    try:
+        return serving.stage_file(path, serving.to_json(document) + "\n")
+    except OSError as exc:
+        raise ValidationError("path", str(path), f"cannot be written ({exc.strerror or exc})") from None
 
 
 def _check_experiment_name(name: object) -> str:
@@ -269,6 +288,7 @@ class Experiment:
         n_draws: int = 1000,
         model_candidates: int = 8,
         min_distance: float = 0.05,
+        path: str | Path | None = None,
     ) -> ServingDistribution:
         """Export a distribution over winning configs and store it as a new immutable version.
 
@@ -287,6 +307,9 @@ class Experiment:
             n_draws: posterior draws; weights are accurate to about ``1/sqrt(n_draws)``.
             model_candidates: model-optimized configs added to the observed ones, each at
                 least ``min_distance`` (unit-cube Euclidean) from every other candidate.
+            path: also write the JSON document there, replacing the file atomically. The
+                version is stored only if the file could be written: a bad path raises
+                :class:`ValidationError` (field ``path``) and stores nothing.
         """
         for name, value, low in (("n_draws", n_draws, 1), ("model_candidates", model_candidates, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -295,6 +318,8 @@ class Experiment:
             raise ValidationError("top_k", top_k, "must be a positive integer")
         if isinstance(min_weight, bool) or not isinstance(min_weight, (int, float)) or not 0 <= min_weight < 1:
             raise ValidationError("min_weight", min_weight, "must be in [0, 1)")
+        if path is not None:
+            _check_output_path(path)
         preference = dist_lib.build_preference(self.config, prefer=prefer, weights=weights, constraints=constraints)
         trials = self.trials()
         source = self.target_source
@@ -321,10 +346,23 @@ class Experiment:
             n_trials=sum(1 for t in trials if t.source == source), source=source,
         )
 
-        def work(session: Session) -> dict[str, Any]:
-            return repo.add_export(session, repo.get_experiment(session, self.name, lock=True), document)
+        staged: list[Path] = []
 
-        stored = self.database.run(work)
+        def work(session: Session) -> dict[str, Any]:
+            stored = repo.add_export(session, repo.get_experiment(session, self.name, lock=True), document)
+            if path is not None:  # staged inside the transaction: a failed write rolls the version back
+                for old in staged:
+                    old.unlink(missing_ok=True)
+                staged[:] = [_stage_export(stored, path)]
+            return stored
+
+        try:
+            stored = self.database.run(work)
+            if staged:
+                os.replace(staged[0], path)
+        finally:
+            for leftover in staged:
+                leftover.unlink(missing_ok=True)
         logger.info("experiment %r: exported version %d with %d arms", self.name, stored["version"], len(stored["arms"]))
         return serving.load(stored)
 

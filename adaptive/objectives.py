@@ -70,7 +70,15 @@ class OutcomeConstraint:
         if len(ineq.coefficients) != 1:
             raise ValidationError("outcome_constraints", text, "must bound exactly one metric, e.g. 'cpu_ms <= 120'")
         ((metric, coef),) = ineq.coefficients.items()
-        return cls(metric=metric, bound=ineq.bound / coef, upper=coef > 0)
+        bound = ineq.bound / coef
+        if not math.isfinite(bound):
+            raise ValidationError("outcome_constraints", text, f"the bound {ineq.bound!r} / {coef!r} is not a finite number")
+        parsed = cls(metric=metric, bound=bound, upper=coef > 0)
+        # what is stored is `parsed.text`; refuse now what could not be read back later
+        again = parse_linear_inequality(parsed.text, field="outcome_constraints")
+        if again.coefficients != {metric: 1.0 if parsed.upper else -1.0} or abs(again.bound) != abs(bound):
+            raise ValidationError("outcome_constraints", text, f"does not survive storage as {parsed.text!r}")
+        return parsed
 
     @property
     def text(self) -> str:

@@ -147,8 +147,7 @@ def _has_target_results(exp: Experiment) -> bool:
 
 def _export(exp: Experiment, spec: dict[str, Any]) -> int:
     options = {k: v for k, v in spec.items() if k in EXPORT_OPTIONS}
-    dist = exp.export_distribution(**options)
     if spec.get("path"):
         Path(spec["path"]).parent.mkdir(parents=True, exist_ok=True)
-        dist.to_json(spec["path"])
+    dist = exp.export_distribution(**options, path=spec.get("path") or None)
     return dist.version

@@ -176,11 +176,56 @@ def assign_many(
 
 
 def to_json(document: Mapping[str, Any], path: str | Path | None = None) -> str:
-    """Serialize an export document (as stored in the database) to JSON; write it when ``path`` is given."""
+    """Serialize an export document (as stored in the database) to JSON; write it when ``path`` is given.
+
+    The file is replaced atomically (see :func:`write_atomic`): a serving process
+    reading it meanwhile sees the old document or the new one, never half of one.
+    """
     text = json.dumps(document, indent=2, sort_keys=False)
     if path is not None:
-        Path(path).write_text(text + "\n")
+        write_atomic(path, text + "\n")
     return text
 
 
-__all__ = ["SCHEMA_VERSION", "Arm", "ServingDistribution", "assign", "assign_many", "bucket_index", "load", "member_key", "to_json"]
+def stage_file(path: str | Path, text: str) -> Path:
+    """Write ``text`` to a new hidden file beside ``path`` (same folder, so a rename is atomic).
+
+    The staged file has the mode of the file it will replace (0644 for a new one) and
+    is on disk (fsync) when this returns. Raises ``OSError`` when the folder is missing
+    or not writable, before anything else has changed.
+    """
+    import os
+    import tempfile
+
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"{target} is a directory")
+    fd, staged = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(staged, target.stat().st_mode & 0o777 if target.exists() else 0o644)
+    except BaseException:
+        Path(staged).unlink(missing_ok=True)
+        raise
+    return Path(staged)
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one rename (readers never see a partial file)."""
+    import os
+
+    staged = stage_file(path, text)
+    try:
+        os.replace(staged, path)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+
+
+__all__ = [
+    "SCHEMA_VERSION", "Arm", "ServingDistribution", "assign", "assign_many", "bucket_index", "load", "member_key",
+    "to_json", "write_atomic",
+]

@@ -57,6 +57,40 @@ def test_errors_are_one_line_without_traceback_or_secret():
     assert "hunter2" not in result.stderr and result.stderr.startswith("adaptive: error:")
 
 
+def test_malformed_urls_give_one_line_without_the_password():
+    import os
+
+    from tests.storage.test_database import MALFORMED
+
+    for url in MALFORMED:
+        result = run("status", "--storage", url)
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert "s3c" not in result.stderr + result.stdout and "retpw" not in result.stderr + result.stdout
+    env = {**os.environ, "ADAPTIVE_DATABASE_URL": "postgresql://postgres:s3cretpw@127.0.0.1:notaport/db"}
+    result = run("trials", "x", env=env)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "s3cretpw" not in result.stderr
+    assert "bad port" in result.stderr
+
+
+def test_status_lists_every_experiment_when_one_cannot_be_loaded(tmp_path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    for name in ("broken", "fine"):
+        ad.create_experiment(name, storage=url, parameters={"x": ad.Float(0, 1)}, objectives=[ad.Maximize("m")],
+                             outcome_constraints=["r >= 1"])
+    with sqlite3.connect(tmp_path / "s.db") as conn:  # as an older release could have written it
+        conn.execute("UPDATE experiments SET spec = replace(spec, 'r >= 1.0', 'r >= -inf') WHERE name = 'broken'")
+    result = run("status", "--storage", url)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.split()[0] == "fine" and "outcome_constraints" not in line for line in lines[1:]), result.stdout
+    assert any(line.split()[0] == "broken" and "outcome_constraints" in line for line in lines[1:]), result.stdout
+    assert "'broken' cannot be loaded" in result.stderr
+    alone = run("status", "broken", "--storage", url)
+    assert alone.returncode == 1 and alone.stderr.startswith("adaptive: error:") and alone.stderr.count("\n") == 1
+
+
 def test_help_and_usage_errors():
     assert run("--help").returncode == 0
     assert run("db", "upgrade", "--help").returncode == 0
@@ -75,6 +109,10 @@ def test_export_writes_a_servable_json_file(tmp_path):
     dist = ad.serving.load(out)
     assert 1 <= len(dist.arms) <= 3 and abs(sum(dist.weights) - 1) < 1e-9
     assert "cpu_ms <= 110.0" in dist.document["preference"]["constraints"]
+    missing = run("export", "demo-feed-ranking", "-o", str(tmp_path / "no" / "such" / "x.json"), "--prefer", "engagement",
+                  "--storage", url)
+    assert missing.returncode == 1 and "path=" in missing.stderr and missing.stderr.count("\n") == 1
+    assert ad.load_experiment("demo-feed-ranking", storage=url).export_versions() == [1]  # nothing stored
     bad = run("export", "demo-feed-ranking", "-o", str(out), "--prefer", "nope", "--storage", url)
     assert bad.returncode == 1 and "prefer='nope'" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -17,6 +17,13 @@ def test_outcome_constraint_parsing_and_roundtrip():
     assert c.satisfied_by(0.0) and not c.satisfied_by(-0.02)
 
 
+@pytest.mark.parametrize("text", ["1e-320*r >= -1", "r*1e-310 <= 1", "1e-300*r <= 1e300"])
+def test_constraints_that_would_not_survive_storage_are_refused(text):
+    with pytest.raises(ValidationError, match="finite") as info:
+        OutcomeConstraint.parse(text)
+    assert info.value.field == "outcome_constraints"
+
+
 def test_config_orders_metrics_and_checks_feasibility():
     config = OptimizationConfig.build(
         [ad.Maximize("engagement", threshold=0.0), ad.Minimize("cpu_ms", threshold=120)],

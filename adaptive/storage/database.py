@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import random
 import time
 from collections.abc import Callable
@@ -38,12 +39,28 @@ def default_url() -> str:
     return os.environ.get("ADAPTIVE_DATABASE_URL") or DEFAULT_URL
 
 
+# scheme-like prefix, then everything up to the LAST "@" (a password may hold "@")
+_CREDENTIALS = re.compile(r"^([^:/@]*:?/*)(.*)@", re.DOTALL)
+
+
 def mask(url: str | URL) -> str:
-    """The URL with any password replaced by ``***``, for logs and messages."""
+    """The URL with any password replaced by ``***``, for logs and messages.
+
+    A URL that does not parse (a missing ``:``, a bad port, a stray bracket)
+    loses everything between its scheme and its last ``@``: a malformed URL
+    still holds a real password.
+    """
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    text = str(url)
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable URL>"
+        parsed = make_url(text)
+        masked = parsed.render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - any parse failure: fall back to the textual mask
+        parsed = None
+    if parsed is not None and text.count("@") <= 1:
+        return masked
+    return _CREDENTIALS.sub(lambda m: f"{m.group(1)}***@", text, count=1)
 
 
 def _parse_url(url: str) -> URL:
@@ -51,8 +68,11 @@ def _parse_url(url: str) -> URL:
         raise ValidationError("storage", url, "expected a database URL such as 'sqlite:///adaptive.db'")
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise ValidationError("storage", url, "not a database URL; e.g. 'sqlite:///adaptive.db'") from None
+    except (ArgumentError, ValueError) as exc:
+        reason = "bad port" if "int()" in str(exc) else "not a database URL"
+        raise ValidationError("storage", mask(url), f"{reason}; e.g. 'sqlite:///adaptive.db'") from None
+    if parsed.host and "@" in parsed.host:
+        raise ValidationError("storage", mask(url), "a password holding '@' must be percent-encoded as %40")
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed

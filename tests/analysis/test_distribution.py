@@ -1,5 +1,7 @@
 """Exported winning distributions: weights that follow the posterior, versions in the database."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -72,6 +74,59 @@ def test_exports_are_versioned_and_round_trip_through_json(sqlite_url, tmp_path)
     again = ad.serving.load(path)
     assert again.arms == first.arms and again.document["model"]["draws"] == 1000
     assert ad.serving.assign(again, "m-42").name == ad.serving.assign(first, "m-42").name
+
+
+def test_export_to_a_path_that_cannot_be_written_stores_no_version(sqlite_url, tmp_path, monkeypatch):
+    exp = one_dim(sqlite_url, objectives=ad.Maximize("y"))
+    for x in np.linspace(0, 1, 4):
+        exp.attach({"x": float(x)}, {"y": float(x)})
+    for bad in (tmp_path / "no" / "such" / "x.json", tmp_path):
+        with pytest.raises(ad.ValidationError) as info:
+            exp.export_distribution(path=bad)
+        assert info.value.field == "path" and str(bad) in str(info.value)
+    # a failure while writing (disk full, permissions) rolls the version back too
+    def full_disk(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ad.serving, "stage_file", full_disk)
+    with pytest.raises(ad.ValidationError, match="No space left"):
+        exp.export_distribution(path=tmp_path / "x.json")
+    assert exp.export_versions() == [] and not [p for p in tmp_path.iterdir() if "x.json" in p.name]
+    monkeypatch.undo()
+    written = exp.export_distribution(path=tmp_path / "x.json")
+    assert written.version == 1 and ad.serving.load(tmp_path / "x.json").document == written.document
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".x.json")]  # no staged file left
+
+
+def test_export_file_is_replaced_atomically_while_being_read(tmp_path):
+    import os
+    import threading
+
+    path = tmp_path / "dist.json"
+    docs = [{"schema_version": 1, "filler": "x" * 200_000 * (i % 2 + 1), "i": i} for i in range(2)]
+    ad.serving.to_json(docs[0], path)
+    assert path.stat().st_mode & 0o777 == 0o644
+    inode = path.stat().st_ino
+    errors, stop = [], threading.Event()
+
+    def read():
+        while not stop.is_set():
+            try:
+                json.loads(path.read_text())
+            except ValueError as exc:  # a half-written file
+                errors.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for i in range(200):
+        ad.serving.to_json(docs[i % 2], path)
+    stop.set()
+    reader.join()
+    assert errors == [] and path.stat().st_ino != inode
+    assert json.loads(path.read_text())["i"] == 1 and not [p for p in tmp_path.iterdir() if p.name != "dist.json"]
+    os.chmod(path, 0o640)  # the mode of a replaced file is kept
+    ad.serving.to_json(docs[0], path)
+    assert path.stat().st_mode & 0o777 == 0o640
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,25 @@ def test_mask():
     assert mask("sqlite:///a.db") == "sqlite:///a.db"
 
 
+MALFORMED = [
+    "postgresql//postgres:s3cretpw@127.0.0.1/db",  # no colon after the scheme
+    "postgresql:/postgres:s3cretpw@127.0.0.1/db",  # one slash
+    "post gresql://postgres:s3cretpw@127.0.0.1/db",  # a space in the scheme
+    "postgresql://postgres:s3cretpw@127.0.0.1:notaport/db",
+    "postgresql://postgres:s3cretpw@[::1/db",
+    "postgresql://postgres:s3c@retpw@127.0.0.1:1/db",  # an unencoded "@" in the password
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED)
+def test_malformed_urls_never_show_the_password(url):
+    assert "s3c" not in mask(url) and "retpw" not in mask(url) and "***" in mask(url)
+    with pytest.raises(ad.ValidationError) as info:
+        ad.load_experiment("x", storage=url)
+    shown = str(info.value) + repr(info.value) + repr(info.value.value)
+    assert info.value.field == "storage" and "s3c" not in shown and "retpw" not in shown
+
+
 def test_default_url_comes_from_the_environment(monkeypatch, tmp_path):
     url = f"sqlite:///{tmp_path}/env.db"
     monkeypatch.setenv("ADAPTIVE_DATABASE_URL", url)
