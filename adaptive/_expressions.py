@@ -14,14 +14,32 @@ from dataclasses import dataclass
 
 from adaptive.errors import ValidationError
 
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_NAME_LENGTH = 64  # the narrowest column a name is stored in (sources); one rule for every backend
+MAX_EXPERIMENT_NAME_LENGTH = 200
+# fullmatch, not match with "$": "$" also matches before a trailing newline
+NAME_PATTERN = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NAME_LENGTH - 1}}}")
 
 
 def check_name(field: str, name: object) -> str:
-    """Return ``name`` if it is usable as a parameter or metric name."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    """Return ``name`` if it is usable as a parameter, metric or source name."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ValidationError(
-            field, name, "names must be identifiers: a letter or _ followed by letters, digits or _"
+            field, name,
+            f"names must be identifiers of at most {MAX_NAME_LENGTH} characters: a letter or _ followed by "
+            "letters, digits or _",
+        )
+    return name
+
+
+def check_experiment_name(name: object, field: str = "name") -> str:
+    """Return ``name`` if it is usable as an experiment name: 1-200 printable characters, no surrounding spaces."""
+    if (
+        not isinstance(name, str) or not name or len(name) > MAX_EXPERIMENT_NAME_LENGTH or name != name.strip()
+        or not name.isprintable()
+    ):
+        raise ValidationError(
+            field, name,
+            f"experiment names are 1-{MAX_EXPERIMENT_NAME_LENGTH} printable characters without surrounding spaces",
         )
     return name
 

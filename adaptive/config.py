@@ -9,6 +9,7 @@ See ``docs/configs.md`` and the examples in ``configs/``.
 from __future__ import annotations
 
 import math
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from adaptive._expressions import check_experiment_name
 from adaptive.errors import ValidationError
 from adaptive.generation import GenerationSettings
 from adaptive.objectives import Objective, OptimizationConfig
@@ -71,11 +73,102 @@ class ExperimentConfig:
     path: str | None = None
 
 
+# options of Experiment.export_distribution a config's [export] table may set
+EXPORT_OPTIONS = {"prefer", "constraints", "weights", "top_k", "min_weight", "n_draws", "model_candidates"}
+EXPORT_KEYS = EXPORT_OPTIONS | {"every_round", "path"}
+METRICS_KEYS = {
+    "python": {"kind", "function", "timeout"},
+    "sql": {"kind", "url", "url_env", "query", "timeout"},
+    "file": {"kind", "path", "timeout"},
+}
+PARAMETER_KEYS = {
+    "float": {"type", "low", "high", "log"},
+    "int": {"type", "low", "high", "log"},
+    "choice": {"type", "values", "ordered"},
+    "fixed": {"type", "value"},
+}
+
+
 def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, Mapping):
         raise ValidationError(key, value, "must be a table")
     return dict(value)
+
+
+def _no_unknown_keys(table: Mapping[str, Any], known: set[str], where: str) -> None:
+    for key in table:
+        if key not in known:
+            raise ValidationError(f"{where}.{key}", table[key], f"unknown key; known: {sorted(known)}")
+
+
+def _string_list(data: Mapping[str, Any], key: str) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ValidationError(key, value, "must be a list of strings, e.g. [\"x + y <= 1\"]")
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ValidationError(f"{key}[{i}]", item, "must be a string")
+    return value
+
+
+def _positive_int(where: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValidationError(where, value, f"must be an integer >= {low}")
+
+
+def _export(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``[export]``: every key known, every value of its type (values in range are checked on export)."""
+    _no_unknown_keys(data, EXPORT_KEYS, "export")
+    if "every_round" in data and not isinstance(data["every_round"], bool):
+        raise ValidationError("export.every_round", data["every_round"], "must be true or false")
+    for key in ("path", "prefer"):
+        if key in data and (not isinstance(data[key], str) or not data[key]):
+            raise ValidationError(f"export.{key}", data[key], "must be a non-empty string")
+    if "top_k" in data:
+        _positive_int("export.top_k", data["top_k"], 1)
+    if "n_draws" in data:
+        _positive_int("export.n_draws", data["n_draws"], 1)
+    if "model_candidates" in data:
+        _positive_int("export.model_candidates", data["model_candidates"], 0)
+    if "min_weight" in data:
+        w = data["min_weight"]
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < 1:
+            raise ValidationError("export.min_weight", w, "must be a number in [0, 1)")
+    if "constraints" in data:
+        _string_list({"export.constraints": data["constraints"]}, "export.constraints")
+    if "weights" in data:
+        weights = data["weights"]
+        if not isinstance(weights, Mapping):
+            raise ValidationError("export.weights", weights, "must be a table of objective = weight")
+        for metric, w in weights.items():
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
+                raise ValidationError(f"export.weights.{metric}", w, "must be a finite number")
+    return dict(data)
+
+
+def _metrics(data: Mapping[str, Any]) -> dict[str, Any]:
+    if not data:
+        return {}
+    kind = data.get("kind")
+    if kind not in (*METRICS_KEYS, "events"):
+        raise ValidationError("metrics.kind", kind, "expected 'python', 'sql', 'file' or 'events'")
+    if kind == "events":
+        from adaptive.sources.events import parse_events_spec  # the sources package imports this module
+
+        parse_events_spec(data)
+        return dict(data)
+    _no_unknown_keys(data, METRICS_KEYS[kind], "metrics")
+    if kind == "sql" and isinstance(data.get("url"), str):
+        from adaptive.sources.base import check_no_password  # the sources package imports this module
+
+        check_no_password("metrics.url", data["url"])
+    for key in METRICS_KEYS[kind] - {"kind", "timeout"}:
+        if key in data and (not isinstance(data[key], str) or not data[key].strip()):
+            raise ValidationError(f"metrics.{key}", data[key], "must be a non-empty string")
+    if "timeout" in data:
+        parse_duration("metrics.timeout", data["timeout"])
+    return dict(data)
 
 
 def _objectives(items: Any) -> list[Objective]:
@@ -115,6 +208,12 @@ def _rounds(data: Mapping[str, Any], target: str) -> RoundPolicy:
 def _parameter(name: str, data: Any) -> Any:
     if not isinstance(data, Mapping):
         raise ValidationError(f"parameters.{name}", data, "must be a table with type = 'float' | 'int' | 'choice' | 'fixed'")
+    kind = data.get("type")
+    if kind in PARAMETER_KEYS:
+        _no_unknown_keys(data, PARAMETER_KEYS[kind], f"parameters.{name}")
+    for flag in ("log", "ordered"):
+        if flag in data and not isinstance(data[flag], bool):
+            raise ValidationError(f"parameters.{name}.{flag}", data[flag], "must be true or false")
     try:
         return parameter_from_dict(data)
     except ValidationError as exc:
@@ -131,39 +230,64 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None) -> Experim
     if unknown:
         raise ValidationError("config", sorted(unknown), f"unknown top-level keys; known: {sorted(known)}")
     name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if name is None:
         raise ValidationError("name", name, "every config needs name = '...'")
+    check_experiment_name(name)
     target = check_source(data.get("target_source", TARGET_SOURCE))
     parameters = {n: _parameter(n, p) for n, p in _table(data, "parameters").items()}
-    space = SearchSpace(parameters, list(data.get("parameter_constraints", [])))
+    space = SearchSpace(parameters, _string_list(data, "parameter_constraints"))
     optimization = OptimizationConfig.build(
-        _objectives(data.get("objectives")), list(data.get("outcome_constraints", [])), parameter_names=space.parameters
+        _objectives(data.get("objectives")), _string_list(data, "outcome_constraints"), parameter_names=space.parameters
     )
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
         raise ValidationError("seed", seed, "must be an integer in [0, 2**31)")
     generation = GenerationSettings.from_dict(_table(data, "generation"))
-    metrics = _table(data, "metrics")
-    if metrics and metrics.get("kind") not in ("python", "sql", "file", "events"):
-        raise ValidationError("metrics.kind", metrics.get("kind"), "expected 'python', 'sql', 'file' or 'events'")
-    if metrics.get("kind") == "events":
-        from adaptive.sources.events import parse_events_spec  # the sources package imports this module
-
-        parse_events_spec(metrics)
+    metrics = _metrics(_table(data, "metrics"))
+    export = _export(_table(data, "export"))
+    if path is not None:
+        metrics, export = _resolve_paths(metrics, export, Path(path).parent)
     return ExperimentConfig(
         name=name, search_space=space, optimization=optimization, target_source=target, seed=seed,
         generation=generation, rounds=_rounds(_table(data, "rounds"), target), metrics=metrics,
-        export=_table(data, "export"), path=path,
+        export=export, path=path,
     )
+
+
+def _resolve_paths(
+    metrics: dict[str, Any], export: dict[str, Any], folder: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Relative file paths in a config file are relative to its folder (cron starts rounds in $HOME)."""
+
+    def resolved(value: str) -> str:
+        p = Path(value).expanduser()
+        return os.path.normpath(p if p.is_absolute() else (folder / p).absolute())
+
+    metrics, export = dict(metrics), dict(export)
+    if metrics.get("kind") == "file" and isinstance(metrics.get("path"), str):
+        metrics["path"] = resolved(metrics["path"])
+    if metrics.get("kind") == "events":
+        for table in ("intents", "treatments", "activity"):
+            if isinstance(metrics.get(table), str) and "://" not in metrics[table]:
+                metrics[table] = resolved(metrics[table])
+    if isinstance(export.get("path"), str):
+        export["path"] = resolved(export["path"])
+    return metrics, export
 
 
 def load_config(path: str | Path) -> ExperimentConfig:
     """Read and validate a TOML config file."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValidationError("config", str(p), "no such file") from None
+    except IsADirectoryError:
+        raise ValidationError("config", str(p), "is a directory; give a TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError("config", str(p), f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ValidationError("config", str(p), f"cannot be read ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError("config", str(p), f"not valid TOML: {exc}") from None
     return parse_config(data, path=str(p))

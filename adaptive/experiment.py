@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import random
@@ -15,6 +16,7 @@ import torch
 from sqlalchemy.orm import Session
 
 from adaptive import serving
+from adaptive._expressions import check_experiment_name
 from adaptive.analysis import distribution as dist_lib
 from adaptive.analysis import observed_frontier, trials_frame
 from adaptive.analysis.hypervolume import hypervolume, reference_point
@@ -51,12 +53,6 @@ def _stage_export(document: Mapping[str, Any], path: str | Path) -> Path:
         return serving.stage_file(path, serving.to_json(document) + "\n")
     except OSError as exc:
         raise ValidationError("path", str(path), f"cannot be written ({exc.strerror or exc})") from None
-
-
-def _check_experiment_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > 200 or name != name.strip():
-        raise ValidationError("name", name, "experiment names are 1-200 characters without surrounding spaces")
-    return name
 
 
 class Experiment:
@@ -122,7 +118,14 @@ class Experiment:
 
     # -- telling ----------------------------------------------------------------------------
     def complete(self, trial_id: int, metrics: Mapping[str, Any]) -> Trial:
-        """Record ``metrics`` (``{name: mean | (mean, sem)}``, in each metric's units) and mark the trial COMPLETED."""
+        """Record ``metrics`` (``{name: mean | (mean, sem)}``, in each metric's units) and mark the trial COMPLETED.
+
+        Every objective's metric must be among them (other metrics are kept for review);
+        a trial that produced no usable result is :meth:`fail`-ed instead.
+
+        Raises:
+            ValidationError: a metric is missing (field ``metrics``), malformed or a parameter name.
+        """
         observations = parse_observations(metrics)
         self._check_metric_names(observations)
         return self.database.run(
@@ -167,18 +170,37 @@ class Experiment:
         for metric in observations:
             if metric in self.search_space.parameters:
                 raise ValidationError(f"metrics.{metric}", observations[metric], "is a parameter name, not a metric")
+        missing = [o.metric for o in self.config.objectives if o.metric not in observations]
+        if missing:
+            # a trial COMPLETED without its objective would be ignored by every model forever
+            hints = []
+            for name in missing:
+                close = difflib.get_close_matches(name, [m for m in observations if m not in self.config.metrics], n=1)
+                hints += [f"{close[0]!r} for {name!r}?"] if close else []
+            hint = f" (a typo: {', '.join(hints)})" if hints else ""
+            raise ValidationError(
+                "metrics", sorted(observations), f"missing objective metric(s) {missing}{hint}; "
+                "a trial without a result is failed with exp.fail(trial_id, reason)",
+            )
 
     # -- reading ----------------------------------------------------------------------------
     def trials(self, *, status: TrialStatus | str | None = None, source: str | None = None) -> list[Trial]:
         """All trials, ordered by id, optionally filtered by status and source."""
-        wanted = TrialStatus(status) if status is not None else None
+        wanted = None
+        if status is not None:
+            try:  # a status name in any case: "completed", "COMPLETED", TrialStatus.COMPLETED
+                wanted = TrialStatus(status.upper() if isinstance(status, str) else status)
+            except ValueError:
+                raise ValidationError("status", status, f"expected one of {[s.value for s in TrialStatus]}") from None
+        if source is not None:
+            check_source(source)
         trials = self.database.run(lambda s: repo.load_trials(s, repo.get_experiment(s, self.name)), readonly=True)
         return [t for t in trials if (wanted is None or t.status == wanted) and (source is None or t.source == source)]
 
     def trial(self, trial_id: int) -> Trial:
         def work(session: Session) -> list[Trial]:
             stored = repo.get_experiment(session, self.name)
-            found = repo.load_trials(session, stored, indices=[trial_id])
+            found = repo.load_trials(session, stored, indices=[repo.trial_index(trial_id, self.name)])
             if not found:
                 raise NotFoundError("trial_id", trial_id, f"experiment {self.name!r} has no such trial")
             return found
@@ -406,7 +428,7 @@ def create_experiment(
         device: torch device for models (not stored): ``auto``, ``cpu``, ``cuda[:N]``;
             default ``$ADAPTIVE_DEVICE``, else ``auto``.
     """
-    _check_experiment_name(name)
+    check_experiment_name(name)
     space = SearchSpace(parameters, parameter_constraints)
     config = OptimizationConfig.build(objectives, outcome_constraints, parameter_names=space.parameters)
     check_source(target_source)

@@ -53,7 +53,8 @@ def round_lock(database: Database, experiment: str) -> Iterator[None]:
     if not path or path == ":memory:":
         yield  # one process owns an in-memory database
         return
-    lock_path = Path(f"{path}.round-{_key(experiment) & 0xFFFFFFFF:08x}.lock")
+    # the resolved path: a symlink or another spelling of the same file must find the same lock
+    lock_path = Path(f"{os.path.realpath(path)}.round-{_key(experiment) & 0xFFFFFFFF:08x}.lock")
     fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
     try:
         try:

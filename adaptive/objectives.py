@@ -70,6 +70,10 @@ class OutcomeConstraint:
         if len(ineq.coefficients) != 1:
             raise ValidationError("outcome_constraints", text, "must bound exactly one metric, e.g. 'cpu_ms <= 120'")
         ((metric, coef),) = ineq.coefficients.items()
+        try:
+            check_name("outcome_constraints", metric)
+        except ValidationError as exc:
+            raise ValidationError("outcome_constraints", text, exc.problem) from None
         bound = ineq.bound / coef
         if not math.isfinite(bound):
             raise ValidationError("outcome_constraints", text, f"the bound {ineq.bound!r} / {coef!r} is not a finite number")

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adaptive.config import RoundPolicy
+from adaptive.config import EXPORT_OPTIONS, RoundPolicy
 from adaptive.errors import AdaptiveError
 from adaptive.experiment import Experiment, load_experiment
 from adaptive.locks import RoundBusyError, round_lock
@@ -30,7 +30,6 @@ from adaptive.trial import TrialStatus
 
 logger = logging.getLogger(__name__)
 
-EXPORT_OPTIONS = {"prefer", "constraints", "weights", "top_k", "min_weight", "n_draws", "model_candidates"}
 
 
 @dataclass

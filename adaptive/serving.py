@@ -89,39 +89,88 @@ class ServingDistribution:
         return to_json(self.document, path)
 
 
-def load(source: str | Path | Mapping[str, Any]) -> ServingDistribution:
+def _read_document(source: str | bytes | Path | Mapping[str, Any]) -> Any:
+    if isinstance(source, Mapping):
+        return source
+    if isinstance(source, (str, bytes)) and source.lstrip()[:1] in ("{", "[", b"{", b"["):
+        text, where = source, "source"
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            text, where = path.read_text(encoding="utf-8"), f"file {str(path)!r}"
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"source={str(source)!r}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    else:
+        raise ValueError(f"source={type(source).__name__}: expected a file path, JSON text or a dict")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{where}: JSON nested too deeply") from None
+
+
+def _field(doc: Mapping[str, Any], name: str, kind: type | tuple[type, ...], where: str = "") -> Any:
+    value = doc.get(name)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise ValueError(f"{where}{name}={value!r}: expected {expected}")
+    return value
+
+
+def load(source: str | bytes | Path | Mapping[str, Any]) -> ServingDistribution:
     """Read an exported distribution from a JSON file path, JSON text, or a parsed dict.
 
     Raises:
-        ValueError: unknown schema version, no arms, or weights that are negative or not finite.
+        ValueError: naming the field: an unreadable file or invalid JSON, an unknown
+            schema version, a missing or mistyped field, no arms, or weights that are
+            negative, not finite or too large to normalize.
     """
-    if isinstance(source, Mapping):
-        doc = source
-    else:
-        text = str(source)
-        doc = json.loads(text) if text.lstrip().startswith("{") else json.loads(Path(text).read_text())
+    doc = _read_document(source)
+    if not isinstance(doc, Mapping):
+        raise ValueError(f"document: expected a JSON object, got {type(doc).__name__}")
     version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION or isinstance(version, bool):
         raise ValueError(f"schema_version={version!r}: this adaptive.serving reads version {SCHEMA_VERSION}")
-    arms = tuple(
-        Arm(a["name"], dict(a["params"]), float(a["weight"]), dict(a.get("predictions", {}))) for a in doc["arms"]
-    )
-    if not arms:
+    experiment = _field(doc, "experiment", str)
+    export_version = _field(doc, "version", int)
+    created_at = _field(doc, "created_at", str)
+    salt = doc.get("salt")
+    if salt is not None and not isinstance(salt, str):
+        raise ValueError(f"salt={salt!r}: expected str")
+    raw_arms = _field(doc, "arms", list)
+    if not raw_arms:
         raise ValueError("arms=[]: a distribution needs at least one arm")
-    for a in arms:
-        if not math.isfinite(a.weight) or a.weight < 0:
-            raise ValueError(f"arms.{a.name}.weight={a.weight!r}: weights must be finite and >= 0")
-    total = sum(a.weight for a in arms)
+    arms = []
+    for i, a in enumerate(raw_arms):
+        if not isinstance(a, Mapping):
+            raise ValueError(f"arms[{i}]={a!r}: expected an object with name, params, weight")
+        where = f"arms[{i}]."
+        name = _field(a, "name", str, where)
+        params = _field(a, "params", Mapping, where)
+        weight = float(_field(a, "weight", (int, float), where))
+        predictions = a.get("predictions", {})
+        if not isinstance(predictions, Mapping):
+            raise ValueError(f"{where}predictions={predictions!r}: expected an object")
+        if not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"arms.{name}.weight={weight!r}: weights must be finite and >= 0")
+        arms.append(Arm(name, dict(params), weight, dict(predictions)))
+    try:
+        total = math.fsum(a.weight for a in arms)
+    except OverflowError:
+        total = math.inf
     if total <= 0:
         raise ValueError("arms: the weights sum to zero")
+    if not math.isfinite(total):
+        raise ValueError("arms: the weights sum to more than a float holds; they cannot be normalized")
     cumulative, running = [], 0.0
     for a in arms:
         running += a.weight / total
         cumulative.append(running)
     cumulative[-1] = 1.0
     return ServingDistribution(
-        experiment=doc["experiment"], version=int(doc["version"]), created_at=doc["created_at"], arms=arms,
-        salt=str(doc.get("salt") or doc["experiment"]), document=doc, _cumulative=tuple(cumulative),
+        experiment=experiment, version=export_version, created_at=created_at, arms=tuple(arms),
+        salt=salt or experiment, document=doc, _cumulative=tuple(cumulative),
     )
 
 

@@ -39,6 +39,8 @@ def test_parse_round_policy_and_durations():
     ("change", "field"),
     [
         ({"name": ""}, "name"),
+        ({"name": " cfg "}, "name"),
+        ({"name": "cfg\n"}, "name"),
         ({"typo": 1}, "config"),
         ({"objectives": []}, "objectives"),
         ({"objectives": [{"metric": "y", "direction": "up"}]}, "objectives[0].direction"),
@@ -49,12 +51,82 @@ def test_parse_round_policy_and_durations():
         ({"rounds": {"max_trial_age": "soon"}}, "rounds.max_trial_age"),
         ({"metrics": {"kind": "ftp"}}, "metrics.kind"),
         ({"seed": -3}, "seed"),
+        # every unknown key and bad value is refused with its TOML path
+        ({"parameters": {"x": {"type": "float", "low": 0.0, "high": 1.0, "lg": True}}}, "parameters.x.lg"),
+        ({"parameters": {"x": {"type": "float", "low": 0.0, "high": 1.0, "log": "yes"}}}, "parameters.x.log"),
+        ({"parameters": {"c": {"type": "choice", "values": ["a"], "value": 1}}}, "parameters.c.value"),
+        ({"export": {"every_rund": True}}, "export.every_rund"),
+        ({"export": {"every_round": "yes"}}, "export.every_round"),
+        ({"export": {"top_k": -5}}, "export.top_k"),
+        ({"export": {"n_draws": "many"}}, "export.n_draws"),
+        ({"export": {"min_weight": 1.5}}, "export.min_weight"),
+        ({"export": {"weights": {"y": "high"}}}, "export.weights.y"),
+        ({"export": {"constraints": "y <= 1"}}, "export.constraints"),
+        ({"export": {"path": ""}}, "export.path"),
+        ({"metrics": {"kind": "file", "path": "m.csv", "pth": "x"}}, "metrics.pth"),
+        ({"metrics": {"kind": "python", "function": "m:f", "timeout": "soon"}}, "metrics.timeout"),
+        ({"metrics": {"kind": "sql", "url": "postgresql://u:s3cret@h/db", "query": "SELECT 1"}}, "metrics.url"),
+        ({"generation": {"bogus": 1}}, "generation.bogus"),
+        ({"generation": {"optimizer": {"restarts": 4}}}, "generation.optimizer.restarts"),
+        ({"generation": {"optimizer": 4}}, "generation.optimizer"),
+        ({"parameter_constraints": "x <= 0.5"}, "parameter_constraints"),
+        ({"parameter_constraints": [1]}, "parameter_constraints[0]"),
+        ({"outcome_constraints": "z <= 1"}, "outcome_constraints"),
     ],
 )
 def test_bad_configs_name_the_field(change, field):
     with pytest.raises(ad.ValidationError) as info:
         parse_config({**BASE, **change})
     assert info.value.field == field
+    assert "s3cret" not in str(info.value)
+
+
+@pytest.mark.parametrize("content", [b"name = 'caf\xe9'", None])
+def test_unreadable_config_files_name_the_file(tmp_path, content):
+    path = tmp_path / "c.toml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ad.ValidationError) as info:
+        load_config(path)
+    assert info.value.field == "config" and str(path) in str(info.value)
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    (folder / "c.toml").write_text(
+        'name = "cfg"\n[parameters.x]\ntype = "float"\nlow = 0.0\nhigh = 1.0\n'
+        '[[objectives]]\nmetric = "y"\n[metrics]\nkind = "file"\npath = "data/m.csv"\n'
+        '[export]\npath = "../exports/cfg.json"\n'
+    )
+    monkeypatch.chdir(tmp_path)  # cron's working directory is not the config's folder
+    config = load_config("configs/c.toml")
+    assert config.metrics["path"] == str(folder / "data" / "m.csv")
+    assert config.export["path"] == str(tmp_path / "exports" / "cfg.json")
+
+
+def test_a_sql_source_reads_its_url_from_the_environment(sqlite_url, tmp_path, monkeypatch):
+    import sqlalchemy as sa
+
+    from adaptive.sources import collect, make_source
+
+    metrics_db = f"sqlite:///{tmp_path / 'metrics.db'}"
+    with sa.create_engine(metrics_db).begin() as conn:
+        conn.execute(sa.text("CREATE TABLE m (trial INT, metric TEXT, mean REAL, sem REAL)"))
+        conn.execute(sa.text("INSERT INTO m VALUES (0, 'y', 0.5, 0.1)"))
+    spec = {"kind": "sql", "url_env": "ADAPTIVE_TEST_METRICS_URL", "query": "SELECT * FROM m"}
+    config = parse_config({**BASE, "metrics": spec})
+    exp, _ = apply_config(config, storage=sqlite_url)
+    exp.suggest(1)
+    source = make_source(config.metrics)
+    unset = collect(source, "cfg", exp.trials())
+    assert unset.observations == {} and "ADAPTIVE_TEST_METRICS_URL" in unset.errors[0]
+    monkeypatch.setenv("ADAPTIVE_TEST_METRICS_URL", metrics_db)
+    assert collect(source, "cfg", exp.trials()).observations == {0: {"y": ad.Observation(0.5, 0.1)}}
+    assert metrics_db not in str(ad.load_experiment("cfg", storage=sqlite_url).database.run(
+        lambda s: s.execute(sa.text("SELECT spec FROM experiments")).scalar()))
 
 
 def test_bad_toml_file(tmp_path):

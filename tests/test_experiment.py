@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -132,16 +133,17 @@ def _snapshot(storage_url):
 
 
 GOOD = {"viral_weight": 0.3, "learning_rate": 0.01, "posts_to_load": 10, "ranker": "dnn"}
+FULL = {"engagement": 1.0, "cpu_ms": 90.0}
 
 
 @pytest.mark.parametrize(
     ("call", "error", "field"),
     [
-        (lambda e: e.attach({**GOOD, "viral_weight": 1.5}, {"engagement": 1.0}), ValidationError, "params.viral_weight"),
-        (lambda e: e.attach({**GOOD, "posts_to_load": "ten"}, {"engagement": 1.0}), ValidationError, "params.posts_to_load"),
-        (lambda e: e.attach({**GOOD, "ranker": "svm"}, {"engagement": 1.0}), ValidationError, "params.ranker"),
-        (lambda e: e.attach({**GOOD, "posts_to_load": 40}, {"engagement": 1.0}), ValidationError, "params"),
-        (lambda e: e.attach({**GOOD, "nope": 1}, {"engagement": 1.0}), ValidationError, "params.nope"),
+        (lambda e: e.attach({**GOOD, "viral_weight": 1.5}, FULL), ValidationError, "params.viral_weight"),
+        (lambda e: e.attach({**GOOD, "posts_to_load": "ten"}, FULL), ValidationError, "params.posts_to_load"),
+        (lambda e: e.attach({**GOOD, "ranker": "svm"}, FULL), ValidationError, "params.ranker"),
+        (lambda e: e.attach({**GOOD, "posts_to_load": 40}, FULL), ValidationError, "params"),
+        (lambda e: e.attach({**GOOD, "nope": 1}, FULL), ValidationError, "params.nope"),
         (lambda e: e.attach(GOOD, {"engagement": math.nan}), ValidationError, "metrics.engagement.mean"),
         (lambda e: e.attach(GOOD, {"engagement": math.inf}), ValidationError, "metrics.engagement.mean"),
         (lambda e: e.attach(GOOD, {"engagement": (1.0, -0.1)}), ValidationError, "metrics.engagement.sem"),
@@ -149,12 +151,17 @@ GOOD = {"viral_weight": 0.3, "learning_rate": 0.01, "posts_to_load": 10, "ranker
         (lambda e: e.attach(GOOD, {"engagement": (1.0, 0.1, 3)}), ValidationError, "metrics.engagement"),
         (lambda e: e.attach(GOOD, {}), ValidationError, "metrics"),
         (lambda e: e.attach(GOOD, {"viral_weight": 1.0}), ValidationError, "metrics.viral_weight"),
-        (lambda e: e.attach(GOOD, {"engagement": 1.0}, source="bad source"), ValidationError, "source"),
-        (lambda e: e.complete(99, {"engagement": 1.0}), NotFoundError, "trial_id"),
-        (lambda e: e.complete("0", {"engagement": 1.0}), NotFoundError, "trial_id"),
-        (lambda e: e.complete(0, {"engagement": 1.0}), TrialStateError, "trial_id"),  # already completed
+        (lambda e: e.attach(GOOD, FULL, source="bad source"), ValidationError, "source"),
+        (lambda e: e.complete(99, FULL), NotFoundError, "trial_id"),
+        (lambda e: e.complete("0", FULL), NotFoundError, "trial_id"),
+        (lambda e: e.complete(0, FULL), TrialStateError, "trial_id"),  # already completed
         (lambda e: e.fail(0), TrialStateError, "trial_id"),
         (lambda e: e.complete(1, {"engagement": "high"}), ValidationError, "metrics.engagement.mean"),
+        (lambda e: e.complete(1, {"engagement": 1.0, "cpu_mss": 90.0}), ValidationError, "metrics"),  # a typo
+        (lambda e: e.attach(GOOD, {"engagement": 1.0}), ValidationError, "metrics"),
+        (lambda e: e.complete(np.float64(1), FULL), NotFoundError, "trial_id"),
+        (lambda e: e.complete(True, FULL), NotFoundError, "trial_id"),
+        (lambda e: e.trials(status="done"), ValidationError, "status"),
         (lambda e: e.suggest(0), ValidationError, "n"),
         (lambda e: e.suggest(2.5), ValidationError, "n"),
         (lambda e: e.suggest(1, source=""), ValidationError, "source"),
@@ -171,6 +178,19 @@ def test_bad_calls_raise_and_write_nothing(storage_url, call, error, field):
     assert _snapshot(storage_url) == before
 
 
+def test_ids_and_statuses_as_users_hold_them(sqlite_url):
+    exp = make(sqlite_url)
+    exp.suggest(2)
+    ids = exp.trials_frame()["trial_id"]  # numpy integers
+    with pytest.raises(ValidationError, match=r"missing objective metric\(s\) \['cpu_ms'\].*'cpu_mss' for 'cpu_ms'"):
+        exp.complete(ids.iloc[0], {"engagement": 1.0, "cpu_mss": 90.0})
+    assert exp.trial(ids.iloc[0]).status == ad.TrialStatus.RUNNING  # the typo wrote nothing
+    exp.complete(ids.iloc[0], {"engagement": 1.0, "cpu_ms": 90.0, "tracking_only": 3.0})
+    assert exp.fail(ids.iloc[1], "crashed").status == ad.TrialStatus.FAILED
+    assert [t.id for t in exp.trials(status="completed")] == [0] == [t.id for t in exp.trials(status=ad.TrialStatus.COMPLETED)]
+    assert [t.id for t in exp.trials(status="Failed")] == [1]
+
+
 @pytest.mark.parametrize(
     ("overrides", "error", "field"),
     [
@@ -180,6 +200,10 @@ def test_bad_calls_raise_and_write_nothing(storage_url, call, error, field):
         (dict(parameter_constraints=["viral_weight + posts_to_load <= 1"]), ValidationError, "parameter_constraints"),
         (dict(seed=-1), ValidationError, "seed"),
         (dict(target_source="on line"), ValidationError, "source"),
+        (dict(target_source="online\n"), ValidationError, "source"),
+        (dict(parameters={**PARAMETERS, "x\n": ad.Float(0, 1)}), ValidationError, "parameters"),
+        (dict(parameters={**PARAMETERS, "x\x00": ad.Float(0, 1)}), ValidationError, "parameters"),
+        (dict(outcome_constraints=[f"{'r' * 65} >= 0"]), ValidationError, "outcome_constraints"),
     ],
 )
 def test_bad_experiments_are_not_created(storage_url, overrides, error, field):
@@ -197,7 +221,22 @@ def test_duplicate_experiment_name_is_rejected(storage_url):
     assert ad.load_experiment("feed-ranking", storage=storage_url).config.objectives[0].metric == "engagement"
 
 
-@pytest.mark.parametrize("name", ["", "  padded ", "x" * 201, None])
+def test_names_longer_than_every_backend_holds_are_refused():
+    with pytest.raises(ValidationError) as info:
+        ad.Maximize("m" * 65)
+    assert info.value.field == "objectives.metric" and "64" in str(info.value)
+
+
+def test_the_longest_names_fit_every_backend(storage_url):
+    longest = "m" * 64
+    exp = make(storage_url, name="e" * 200, objectives=[ad.Maximize(longest)], target_source="s" * 64,
+               outcome_constraints=[f"{'r' * 64} >= 0"])
+    exp.attach(GOOD, {longest: 1.0, "r" * 64: 0.5}, source="s" * 64)
+    again = ad.load_experiment("e" * 200, storage=storage_url)
+    assert again.trials()[0].observations[longest].mean == 1.0
+
+
+@pytest.mark.parametrize("name", ["", "  padded ", "x" * 201, None, "feed\n", "feed\tranking", "feed\x00"])
 def test_bad_experiment_names(storage_url, name):
     with pytest.raises(ValidationError) as info:
         make(storage_url, name=name)

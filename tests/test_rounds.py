@@ -81,6 +81,18 @@ def test_a_held_lock_makes_the_round_busy(storage_url):
     assert run_round("cron", storage=storage_url).status == "DONE"
 
 
+def test_the_lock_holds_through_a_symlink_and_another_spelling(tmp_path):
+    url = f"sqlite:///{tmp_path / 'adaptive.db'}"
+    setup(url)
+    (tmp_path / "link.db").symlink_to(tmp_path / "adaptive.db")
+    (tmp_path / "sub").mkdir()
+    aliases = [f"sqlite:///{tmp_path / 'link.db'}", f"sqlite:///{tmp_path / 'sub' / '..' / 'adaptive.db'}"]
+    with round_lock(Database(url), "cron"):
+        for alias in aliases:
+            assert run_round("cron", storage=alias).status == "BUSY"
+    assert run_round("cron", storage=aliases[0]).status == "DONE"
+
+
 def adaptive_cli(*args, env=None):
     return subprocess.Popen(
         [sys.executable, "-m", "adaptive", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

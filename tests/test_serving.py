@@ -96,11 +96,52 @@ def test_same_arm_in_another_process(tmp_path):
         ({"arms": [{"name": "a", "params": {}, "weight": -1}]}, "weight"),
         ({"arms": [{"name": "a", "params": {}, "weight": float("nan")}]}, "weight"),
         ({"arms": [{"name": "a", "params": {}, "weight": 0.0}]}, "sum to zero"),
+        ({"arms": [{"name": "a", "params": {}, "weight": 1e308}, {"name": "b", "params": {}, "weight": 1e308}]},
+         "cannot be normalized"),
+        ({"arms": [{"name": "a", "params": {}}]}, r"arms\[0\]\.weight=None"),
+        ({"arms": [{"name": "a", "params": {}, "weight": "0.5"}]}, r"arms\[0\]\.weight='0.5'"),
+        ({"arms": [{"name": "a", "params": {}, "weight": True}]}, r"arms\[0\]\.weight=True"),
+        ({"arms": [{"name": "a", "params": [1], "weight": 1}]}, r"arms\[0\]\.params"),
+        ({"arms": [{"params": {}, "weight": 1}]}, r"arms\[0\]\.name"),
+        ({"arms": ["a"]}, r"arms\[0\]="),
+        ({"arms": {"a": 1}}, "arms="),
+        ({"arms": None}, "arms=None"),
+        ({"experiment": None}, "experiment=None"),
+        ({"version": "3"}, "version='3'"),
+        ({"schema_version": True}, "schema_version"),
     ],
 )
 def test_bad_documents(change, fragment):
     with pytest.raises(ValueError, match=fragment):
         serving.load({**DOC, **change})
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ("[1, 2]", "expected a JSON object, got list"),
+        ('{"schema_version": 1,', "not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply|expected a JSON object"),
+        ("/no/such/export.json", "cannot be read"),
+        (42, "expected a file path"),
+    ],
+)
+def test_malformed_sources_raise_value_errors_naming_the_problem(source, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        serving.load(source)
+
+
+def test_a_file_holding_bad_json_is_named(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_bytes(b"\xff\xfe not utf-8")
+    with pytest.raises(ValueError, match="cannot be read"):
+        serving.load(path)
+    path.write_text("[]")
+    with pytest.raises(ValueError, match="got list"):
+        serving.load(str(path))
+    path.write_text("{oops")
+    with pytest.raises(ValueError, match="x.json.*not valid JSON"):
+        serving.load(path)
 
 
 def test_bool_member_id_is_rejected():

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -71,8 +71,13 @@ class GenerationSettings:
             if not isinstance(getattr(self, name), bool):
                 raise ValidationError(f"generation.{name}", getattr(self, name), "must be true or false")
         opt = self.optimizer
-        if isinstance(opt, dict):
+        if isinstance(opt, Mapping):
+            unknown = sorted(set(opt) - {f.name for f in fields(OptimizerSettings)})
+            if unknown:
+                raise ValidationError(f"generation.optimizer.{unknown[0]}", opt[unknown[0]], "unknown key")
             object.__setattr__(self, "optimizer", OptimizerSettings(**opt))
+        elif not isinstance(opt, OptimizerSettings):
+            raise ValidationError("generation.optimizer", opt, "must be a table of optimizer settings")
         for name in ("num_restarts", "raw_samples", "maxiter"):
             value = getattr(self.optimizer, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -88,8 +93,25 @@ class GenerationSettings:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> GenerationSettings:
-        return cls(**(data or {}))
+    def from_dict(cls, data: Mapping[str, Any] | None) -> GenerationSettings:
+        """From a config's ``[generation]`` table; an unknown key is refused with its path."""
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in known:
+                raise ValidationError(f"generation.{key}", data[key], f"unknown key; known: {sorted(known)}")
+        opt = data.get("optimizer")
+        if opt is not None and not isinstance(opt, (Mapping, OptimizerSettings)):
+            raise ValidationError("generation.optimizer", opt, "must be a table")
+        if isinstance(opt, Mapping):
+            known_opt = {f.name for f in fields(OptimizerSettings)}
+            for key in opt:
+                if key not in known_opt:
+                    raise ValidationError(
+                        f"generation.optimizer.{key}", opt[key], f"unknown key; known: {sorted(known_opt)}"
+                    )
+            data["optimizer"] = dict(opt)
+        return cls(**data)
 
 
 @dataclass(frozen=True)

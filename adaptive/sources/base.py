@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from adaptive._expressions import check_name
 from adaptive.config import parse_duration
 from adaptive.errors import ValidationError
+from adaptive.storage.database import mask
 from adaptive.trial import Observation, Trial, TrialStatus
 
 DEFAULT_TIMEOUT = timedelta(seconds=60)
@@ -44,14 +46,42 @@ class PythonSource(MetricSource):
         return fn(experiment, list(trials))
 
 
+def check_no_password(field_name: str, url: str) -> None:
+    """Refuse a URL holding a password: it would be stored, in plain text, in the experiment's spec."""
+    if mask(url) != url:
+        raise ValidationError(
+            field_name, mask(url),
+            "holds a password, which would be stored in the database; leave it out and let the driver "
+            "find it (PGPASSWORD, ~/.pgpass), or, for [metrics] kind = 'sql', put the whole URL in an "
+            "environment variable and give its name: url_env = 'METRICS_DATABASE_URL'",
+        )
+
+
 class SQLSource(MetricSource):
-    def __init__(self, url: str, query: str, timeout: timedelta = DEFAULT_TIMEOUT) -> None:
+    """Rows from a SQL query. The URL is given directly (no password) or read at fetch time
+    from the environment variable ``url_env``, so that no secret is ever stored."""
+
+    def __init__(
+        self, url: str | None, query: str, timeout: timedelta = DEFAULT_TIMEOUT, *, url_env: str | None = None
+    ) -> None:
         if not query or not isinstance(query, str):
             raise ValidationError("metrics.query", query, "a SELECT returning trial, metric, mean, sem")
-        self.url, self.query, self.timeout = url, query, timeout
+        if (url is None) == (url_env is None):
+            raise ValidationError("metrics.url", url, "give url (without a password) or url_env, not both")
+        if url is not None:
+            check_no_password("metrics.url", url)
+        self.url, self.url_env, self.query, self.timeout = url, url_env, query, timeout
+
+    def _url(self) -> str:
+        if self.url is not None:
+            return self.url
+        value = os.environ.get(self.url_env or "")
+        if not value:
+            raise RuntimeError(f"environment variable {self.url_env} (metrics.url_env) is not set")
+        return value
 
     def fetch(self, experiment: str, trials: Sequence[Trial]) -> Iterable[Any]:
-        engine = sa.create_engine(self.url)
+        engine = sa.create_engine(self._url())
         try:
             with engine.connect() as conn:
                 statement = sa.text(self.query)
@@ -68,7 +98,11 @@ class FileSource(MetricSource):
     def fetch(self, experiment: str, trials: Sequence[Trial]) -> Iterable[Any]:
         p = Path(self.path)
         frame = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p)
-        return frame.to_dict("records")
+        records = frame.to_dict("records")
+        for row in records:  # an empty cell is NULL: sem unknown (the model infers the noise)
+            if isinstance(row.get("sem"), float) and math.isnan(row["sem"]):
+                row["sem"] = None
+        return records
 
 
 def make_source(spec: Mapping[str, Any]) -> MetricSource:
@@ -78,9 +112,18 @@ def make_source(spec: Mapping[str, Any]) -> MetricSource:
     if kind == "python":
         return PythonSource(spec.get("function", ""), timeout)
     if kind == "sql":
-        if not spec.get("url"):
-            raise ValidationError("metrics.url", spec.get("url"), "an SQLAlchemy URL for the metrics database")
-        return SQLSource(spec["url"], spec.get("query", ""), timeout)
+        url, url_env = spec.get("url"), spec.get("url_env")
+        if url_env is not None:
+            if not isinstance(url_env, str) or not url_env.strip():
+                raise ValidationError("metrics.url_env", url_env, "the name of an environment variable holding the URL")
+            if url is not None:
+                raise ValidationError("metrics.url", mask(str(url)), "give url or url_env, not both")
+            return SQLSource(None, spec.get("query", ""), timeout, url_env=url_env)
+        if not url or not isinstance(url, str):
+            raise ValidationError(
+                "metrics.url", url, "an SQLAlchemy URL for the metrics database (or url_env = 'VARIABLE')"
+            )
+        return SQLSource(url, spec.get("query", ""), timeout)
     if kind == "file":
         if not spec.get("path"):
             raise ValidationError("metrics.path", spec.get("path"), "a CSV or Parquet file")
@@ -162,7 +205,7 @@ def collect(source: MetricSource, experiment: str, trials: Sequence[Trial]) -> F
         try:
             check_name("metric", metric)
             m = _number(mean)
-            s = _number(sem) if sem is not None and not (isinstance(sem, float) and math.isnan(sem)) else None
+            s = _number(sem)  # None (SQL NULL, an empty file cell) is an unknown sem; NaN is an error
             if m is None or not math.isfinite(m):
                 raise ValueError(f"mean {mean!r} is not finite")
             if s is not None and (not math.isfinite(s) or s < 0):

@@ -66,6 +66,9 @@ def parse_events_spec(spec: Mapping[str, Any]) -> EventsSourceSpec:
         if isinstance(value, str) and value:
             logs[table] = value
         elif isinstance(value, Mapping) and isinstance(value.get("url"), str):
+            from adaptive.sources.base import check_no_password
+
+            check_no_password(f"metrics.{table}.url", value["url"])
             logs[table] = SQLTable(value["url"], table=value.get("table"), query=value.get("query"))
         else:
             raise ValidationError(f"metrics.{table}", value, "a file/folder path or {url = ..., table = ...}")

@@ -4,6 +4,8 @@ never ORM rows."""
 
 from __future__ import annotations
 
+import operator
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -136,9 +138,18 @@ def _trial(experiment: str, row: TrialRow, observations: dict[str, Observation])
     )
 
 
+def trial_index(index: Any, experiment: str) -> int:
+    """``index`` as a plain int: numpy integers (as ``trials_frame()`` returns ids) are ids too; bools are not."""
+    if not isinstance(index, bool):
+        try:
+            return operator.index(index)
+        except TypeError:
+            pass
+    raise NotFoundError("trial_id", index, f"trial ids are integers; experiment {experiment!r}")
+
+
 def _locked_trial_row(session: Session, experiment: StoredExperiment, index: Any) -> TrialRow:
-    if isinstance(index, bool) or not isinstance(index, int):
-        raise NotFoundError("trial_id", index, f"trial ids are integers; experiment {experiment.name!r}")
+    index = trial_index(index, experiment.name)
     row = session.scalar(
         select(TrialRow).where(TrialRow.experiment_id == experiment.id, TrialRow.index == index).with_for_update()
     )

@@ -3,6 +3,7 @@
 import time
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -71,6 +72,15 @@ def test_bad_rows_are_reported_and_their_trials_left_out(running, monkeypatch):
     assert len(result.errors) == 6
     assert any("not a running trial" in e for e in result.errors)
     assert any("malformed" in e for e in result.errors)
+
+
+@pytest.mark.parametrize("sem", [float("nan"), np.float32("nan"), float("inf")])
+def test_a_nan_sem_is_an_error_and_the_trial_stays_running(running, monkeypatch, sem):
+    exp, trials = running
+    monkeypatch.setattr(PythonSource, "fetch", lambda self, e, t: [(0, "y", 1.0, sem), (1, "y", 2.0, None)])
+    result = collect(PythonSource("x:y"), "s", trials)
+    assert result.observations == {1: {"y": ad.Observation(2.0, None)}}  # None: sem unknown
+    assert result.rejected_trials == {0} and "sem" in result.errors[0] and "trial 0" in result.errors[0]
 
 
 def test_raising_and_hanging_sources_are_reported(running):
