@@ -17,6 +17,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BUSY = 3  # another round of the experiment holds the lock; nothing was done
+EXIT_DEGRADED = 4  # the round ran, but its metric source failed or sent refused rows
 
 
 def _storage_arg(parser: argparse.ArgumentParser) -> None:
@@ -135,7 +136,7 @@ def cmd_round(args: argparse.Namespace) -> int:
         print(f"adaptive: warning: {error}", file=sys.stderr)
     print(f"{name}: round {result.round_id} {result.status.lower()} in {result.seconds:.1f}s: "
           + ", ".join(f"{k}={v}" for k, v in result.counts.items()))
-    return EXIT_OK if result.status == "DONE" else EXIT_ERROR
+    return {"DONE": EXIT_OK, "DEGRADED": EXIT_DEGRADED}.get(result.status, EXIT_ERROR)
 
 
 def _table(frame: pd.DataFrame, as_csv: bool) -> None:
@@ -170,6 +171,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "completed": counts.get("COMPLETED", 0), "failed": counts.get("FAILED", 0),
             "last_round": f"{last[0]['status']} {last[0]['started_at']:%Y-%m-%d %H:%M}" if last else "-",
             "exports": len(exp.export_versions()),
+            "last_error": _short(last[0]["error"]) if last else "",
         })
     frame = pd.DataFrame(rows)
     broken = frame["error"].notna() if "error" in frame else pd.Series(False, index=frame.index)
@@ -179,6 +181,34 @@ def cmd_status(args: argparse.Namespace) -> int:
     for name in frame.loc[broken, "experiment"]:
         print(f"adaptive: error: experiment {name!r} cannot be loaded (see the error column)", file=sys.stderr)
     return EXIT_ERROR if broken.any() else EXIT_OK
+
+
+def _short(text: str | None, limit: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def cmd_rounds(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from adaptive.storage import repository as repo
+
+    db = Database(args.storage)
+    rounds = db.run(lambda s: repo.rounds(s, repo.get_experiment(s, args.name), limit=args.limit), readonly=True)
+    rows = []
+    for r in rounds:
+        counts = r["counts"] or {}
+        seconds = (counts.get("seconds") or {}).get("total")
+        rows.append({
+            "round": r["id"], "started": f"{r['started_at']:%Y-%m-%d %H:%M:%S}", "host": r["host"] or "",
+            "status": r["status"], "seconds": "" if seconds is None else f"{seconds:.1f}",
+            "completed": counts.get("completed", ""), "failed_stale": counts.get("failed_stale", ""),
+            "proposed": sum((counts.get("proposed") or {}).values()) if "proposed" in counts else "",
+            "errors": len(counts.get("errors") or ([r["error"]] if r["error"] else [])),
+            "error": r["error"] if args.csv else _short(r["error"]),
+        })
+    _table(pd.DataFrame(rows), args.csv)
+    return EXIT_OK
 
 
 def cmd_trials(args: argparse.Namespace) -> int:
@@ -227,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rnd = sub.add_parser(
         "round", help="run one round: fetch metrics, complete, fail stale, propose, export",
-        description="Exit codes: 0 done, 1 error, 2 usage, 3 another round of the experiment is running.",
+        description="Exit codes: 0 done, 1 error, 2 usage, 3 another round of the experiment is running, "
+                    "4 done but the metric source failed or sent refused rows (see 'adaptive rounds NAME').",
     )
     rnd.add_argument("name", nargs="?", help="experiment name")
     rnd.add_argument("--config", help="apply this TOML config first, then run its experiment's round")
@@ -238,6 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("name", nargs="?")
     _storage_arg(status)
     status.set_defaults(func=cmd_status)
+
+    rounds = sub.add_parser("rounds", help="the latest rounds of an experiment: status, counts, errors")
+    rounds.add_argument("name", help="experiment name")
+    rounds.add_argument("--limit", type=int, default=20, help="how many rounds, newest first (default 20)")
+    rounds.add_argument("--csv", action="store_true", help="CSV instead of a table, errors in full")
+    _storage_arg(rounds)
+    rounds.set_defaults(func=cmd_rounds)
 
     for command, func, help_text in (("trials", cmd_trials, "the trials of an experiment"),
                                      ("pareto", cmd_pareto, "the Pareto frontier of an experiment")):

@@ -34,7 +34,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class RoundResult:
-    """What a round did. ``status``: DONE, BUSY (another round held the lock) or ERROR."""
+    """What a round did. ``status``: DONE; DEGRADED (done, but the metric source failed or
+    sent rows that were refused: ``errors`` says which); BUSY (another round held the
+    lock; nothing done); or ERROR (the round stopped)."""
 
     experiment: str
     status: str
@@ -82,6 +84,8 @@ def _locked_round(exp: Experiment, database: Database, start: float) -> RoundRes
                 result.counts["export_version"] = None
                 logger.info("experiment %r: no completed %r trial yet, export skipped", exp.name, exp.target_source)
             timings["export"] = time.perf_counter() - step
+        if result.errors:
+            result.status = "DEGRADED"
     except AdaptiveError as exc:
         result.status = "ERROR"
         result.errors.append(str(exc))
@@ -98,11 +102,13 @@ def _locked_round(exp: Experiment, database: Database, start: float) -> RoundRes
 
 
 def _complete_from_source(exp: Experiment, database: Database, spec: dict[str, Any], result: RoundResult) -> int:
-    running = exp.trials(status=TrialStatus.RUNNING)
-    if not spec or not running:
+    trials = exp.trials()
+    if not spec or not any(t.status == TrialStatus.RUNNING for t in trials):
         return 0
-    fetched = collect(make_source(spec), exp.name, running)
+    fetched = collect(make_source(spec), exp.name, trials)
     result.errors.extend(fetched.errors)
+    if fetched.ignored:
+        logger.debug("experiment %r: %d rows for finished trials ignored", exp.name, fetched.ignored)
     needed = set(exp.config.metrics)
     ready = {tid: obs for tid, obs in fetched.observations.items() if needed <= set(obs)}
 

@@ -54,7 +54,7 @@ def test_stale_trials_fail_and_source_errors_are_recorded(sqlite_url, monkeypatc
     run_round("cron", storage=sqlite_url)
     time.sleep(1.2)
     result = run_round("cron", storage=sqlite_url)
-    assert result.status == "DONE" and result.counts["failed_stale"] == 2 and result.counts["completed"] == 0
+    assert result.status == "DEGRADED" and result.counts["failed_stale"] == 2 and result.counts["completed"] == 0
     assert "warehouse down" in result.errors[0]
     failed = exp.trials(status="FAILED")
     assert len(failed) == 2 and "max_trial_age" in failed[0].failure_reason
@@ -91,6 +91,32 @@ def test_the_lock_holds_through_a_symlink_and_another_spelling(tmp_path):
         for alias in aliases:
             assert run_round("cron", storage=alias).status == "BUSY"
     assert run_round("cron", storage=aliases[0]).status == "DONE"
+
+
+def test_a_failing_source_is_visible_in_the_exit_code_status_and_rounds(sqlite_url):
+    setup(sqlite_url, metrics={"kind": "python", "function": "tests.round_support:down"})
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "adaptive", *args, "--storage", sqlite_url],
+                              capture_output=True, text=True, timeout=300)
+
+    first = run_round("cron", storage=sqlite_url)  # nothing running yet: the source is not asked
+    assert first.status == "DONE" and first.errors == []
+    second = cli("round", "cron")
+    assert second.returncode == 4 and "warehouse down" in second.stderr and "degraded" in second.stdout
+    status = cli("status").stdout.splitlines()
+    assert "last_error" in status[0] and "DEGRADED" in status[1] and "warehouse down" in status[1]
+    rounds = cli("rounds", "cron", "--csv").stdout.splitlines()
+    assert rounds[0].startswith("round,started,host,status") and len(rounds) == 3
+    assert "DEGRADED" in rounds[1] and "ConnectionError: warehouse down" in rounds[1] and ",DONE," in rounds[2]
+    assert cli("rounds", "nope").returncode == 1
+
+
+def test_rows_of_finished_trials_in_an_append_only_source_are_not_errors(sqlite_url):
+    setup(sqlite_url, metrics={"kind": "python", "function": "tests.round_support:append_only"})
+    results = [run_round("cron", storage=sqlite_url) for _ in range(3)]
+    assert [r.status for r in results] == ["DONE"] * 3 and all(r.errors == [] for r in results)
+    assert results[2].counts["completed"] == 5  # rows 0-4 belong to trials completed a round earlier
 
 
 def adaptive_cli(*args, env=None):

@@ -142,6 +142,7 @@ class FetchResult:
     observations: dict[int, dict[str, Observation]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     rejected_trials: set[int] = field(default_factory=set)
+    ignored: int = 0  # rows for trials that already finished
 
 
 def _row(raw: Any) -> tuple[Any, Any, Any, Any]:
@@ -166,11 +167,15 @@ def _number(value: Any) -> float | None:
 def collect(source: MetricSource, experiment: str, trials: Sequence[Trial]) -> FetchResult:
     """Run ``source.fetch`` within its time limit and validate every row.
 
-    A raising or hanging source yields no observations and one error; a bad row
-    (malformed, unknown or not-running trial, bad metric name, NaN/inf mean,
-    negative or non-finite sem) is reported and its trial is left out this round.
+    ``trials`` may be all of the experiment's trials; the source is asked about the
+    RUNNING ones. A raising or hanging source yields no observations and one error; a
+    bad row (malformed, unknown trial, bad metric name, NaN/inf mean, negative or
+    non-finite sem) is reported and its trial is left out this round. A row for a trial
+    that already finished is counted in ``ignored``, not reported: append-only logs
+    keep the rows of trials completed in earlier rounds.
     """
     result = FetchResult()
+    known = {t.id for t in trials}
     running = {t.id: t for t in trials if t.status == TrialStatus.RUNNING}
     box: dict[str, Any] = {}
 
@@ -200,7 +205,10 @@ def collect(source: MetricSource, experiment: str, trials: Sequence[Trial]) -> F
             result.errors.append(f"row {i}: malformed ({exc}): {raw!r}")
             continue
         if trial_id not in running:
-            result.errors.append(f"row {i}: trial {trial_id} is not a running trial of {experiment!r}")
+            if trial_id in known:
+                result.ignored += 1
+            else:
+                result.errors.append(f"row {i}: trial {trial_id} is not a trial of {experiment!r}")
             continue
         try:
             check_name("metric", metric)

@@ -70,7 +70,7 @@ def test_bad_rows_are_reported_and_their_trials_left_out(running, monkeypatch):
     result = collect(PythonSource("x:y"), "s", trials)
     assert set(result.observations) == set()  # 2 had a bad metric name too, so it is held back
     assert len(result.errors) == 6
-    assert any("not a running trial" in e for e in result.errors)
+    assert any("7 is not a trial" in e for e in result.errors)
     assert any("malformed" in e for e in result.errors)
 
 
