@@ -7,11 +7,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from adaptive.errors import AdaptiveError, ValidationError
-from adaptive.storage import Database, default_url, mask, migrate
+
+if TYPE_CHECKING:  # pandas is imported by the commands that print tables: --help stays fast
+    import pandas as pd
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -28,6 +29,8 @@ def _storage_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from adaptive.storage import Database, migrate
+
     db = Database(args.storage, check_schema=False)
     try:
         revision = migrate.upgrade(db.engine, args.revision)
@@ -38,6 +41,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_current(args: argparse.Namespace) -> int:
+    from adaptive.storage import Database, migrate
+
     db = Database(args.storage, check_schema=False)
     try:
         with db.engine.connect() as conn:
@@ -51,6 +56,8 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from adaptive.demo import run_demo, run_online_offline_demo
 
     if args.online_offline:
@@ -140,6 +147,8 @@ def cmd_round(args: argparse.Namespace) -> int:
 
 
 def _table(frame: pd.DataFrame, as_csv: bool) -> None:
+    import pandas as pd
+
     if as_csv:
         frame.to_csv(sys.stdout, index=False)
     else:
@@ -148,7 +157,10 @@ def _table(frame: pd.DataFrame, as_csv: bool) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from adaptive.experiment import list_experiments, load_experiment
+    from adaptive.storage import Database
     from adaptive.storage import repository as repo
 
     db = Database(args.storage)
@@ -191,6 +203,7 @@ def _short(text: str | None, limit: int = 80) -> str:
 def cmd_rounds(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from adaptive.storage import Database
     from adaptive.storage import repository as repo
 
     db = Database(args.storage)
@@ -318,13 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",  # cron logs need the time of each line
+    )
     try:
         return args.func(args)
     except AdaptiveError as exc:
         print(f"adaptive: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback; -v logs it
+        from adaptive.storage import default_url, mask
+
         logging.getLogger("adaptive.cli").debug("unexpected error", exc_info=True)
         url = mask(getattr(args, "storage", None) or default_url())
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

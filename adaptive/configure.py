@@ -8,7 +8,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from adaptive.config import ExperimentConfig, incompatibilities, spec_of
-from adaptive.errors import NotFoundError, ValidationError
+from adaptive.errors import DuplicateNameError, NotFoundError, ValidationError
 from adaptive.experiment import SPEC_VERSION, Experiment, load_experiment
 from adaptive.space import SearchSpace
 from adaptive.storage import Database, open_database
@@ -58,6 +58,11 @@ def apply_config(config: ExperimentConfig, *, storage: str | Database | None = N
         repo.update_spec(session, stored.id, spec)
         return "updated"
 
-    outcome = database.run(work)
+    try:
+        outcome = database.run(work)
+    except DuplicateNameError:
+        # another process (a concurrent first round on another host) created it between our
+        # read and our insert: apply again, now against its row
+        outcome = database.run(work)
     logger.info("config for %r: %s", config.name, outcome)
     return load_experiment(config.name, storage=database), outcome

@@ -22,7 +22,7 @@ from adaptive.analysis import observed_frontier, trials_frame
 from adaptive.analysis.hypervolume import hypervolume, reference_point
 from adaptive.analysis.predictions import ModelBest, best_by_model, model_frontier, predict_frame
 from adaptive.analysis.sources import source_report
-from adaptive.errors import NotFoundError, ValidationError
+from adaptive.errors import DuplicateNameError, NotFoundError, ValidationError
 from adaptive.generation import GenerationSettings, feasible_signed_objectives, propose
 from adaptive.modeling import WarmStarts, fit_each_metric, resolve_device
 from adaptive.serving import ServingDistribution
@@ -411,8 +411,9 @@ def create_experiment(
     seed: int | None = None,
     generation: GenerationSettings | None = None,
     device: str | None = None,
+    exist_ok: bool = False,
 ) -> Experiment:
-    """Create and persist a new experiment.
+    """Create and persist a new experiment (or, with ``exist_ok``, load the one already there).
 
     Args:
         name: unique within the database.
@@ -427,8 +428,17 @@ def create_experiment(
         generation: when to switch from quasi-random to BO and how hard to optimize; stored.
         device: torch device for models (not stored): ``auto``, ``cpu``, ``cuda[:N]``;
             default ``$ADAPTIVE_DEVICE``, else ``auto``.
+        exist_ok: get-or-create (Optuna's ``load_if_exists``): when the experiment exists
+            with the same parameters, constraints, objectives and target source (and the
+            same seed and generation settings, where given), load it; safe when several
+            processes start at once.
+
+    Raises:
+        DuplicateNameError: the name exists (without ``exist_ok``), or exists with another
+            definition (the message lists the differences).
     """
     check_experiment_name(name)
+    seed_given, generation_given = seed is not None, generation is not None
     space = SearchSpace(parameters, parameter_constraints)
     config = OptimizationConfig.build(objectives, outcome_constraints, parameter_names=space.parameters)
     check_source(target_source)
@@ -445,12 +455,45 @@ def create_experiment(
         "generation": generation.to_dict(),
     }
     database = open_database(storage)
-    database.run(lambda s: repo.add_experiment(s, name, spec, target_source=target_source, seed=seed))
+    try:
+        database.run(lambda s: repo.add_experiment(s, name, spec, target_source=target_source, seed=seed))
+    except DuplicateNameError:
+        if not exist_ok:
+            raise
+        existing = load_experiment(name, storage=database, device=device)
+        differences = _differences(
+            existing, spec, target_source, seed if seed_given else None, generation if generation_given else None
+        )
+        if differences:
+            raise DuplicateNameError(
+                "name", name, "exists with another definition: " + "; ".join(differences)
+                + ". Use another name, or load_experiment() to use the stored one",
+            ) from None
+        logger.info("loaded the existing experiment %r from %s", name, database.masked_url)
+        return existing
     logger.info("created experiment %r in %s", name, database.masked_url)
     return Experiment(
         name, search_space=space, config=config, target_source=target_source, seed=seed, database=database,
         generation=generation, device=resolved,
     )
+
+
+def _differences(
+    existing: Experiment, spec: Mapping[str, Any], target_source: str, seed: int | None,
+    generation: GenerationSettings | None,
+) -> list[str]:
+    out = []
+    if existing.search_space.to_dict() != spec["search_space"]:
+        out.append("the parameters or parameter constraints differ")
+    if existing.config.to_dict() != spec["optimization"]:
+        out.append("the objectives or outcome constraints differ")
+    if existing.target_source != target_source:
+        out.append(f"target_source is {existing.target_source!r}, not {target_source!r}")
+    if seed is not None and existing.seed != seed:
+        out.append(f"seed is {existing.seed}, not {seed}")
+    if generation is not None and existing.generation.to_dict() != generation.to_dict():
+        out.append("the generation settings differ")
+    return out
 
 
 def load_experiment(name: str, *, storage: str | Database | None = None, device: str | None = None) -> Experiment:

@@ -17,13 +17,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
-import torch
 
 from adaptive._expressions import LinearInequality, check_name, parse_linear_inequality
 from adaptive.errors import DuplicateNameError, ValidationError
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made: configs are parsed without it
+    import torch
 
 ChoiceValue = Union[str, int, float, bool]
 _TOLERANCE = 1e-9
@@ -305,6 +307,8 @@ class SearchSpace:
 
     def snap(self, X: torch.Tensor) -> torch.Tensor:
         """``X`` (``... x d``) with each unordered choice's columns made one-hot at their argmax."""
+        import torch
+
         X = X.clone()
         for group in self.categorical_groups():
             block = X[..., group]
@@ -359,6 +363,8 @@ class SearchSpace:
     # -- encoding -------------------------------------------------------------------------
     def encode(self, params_list: Sequence[Mapping[str, Any]]) -> torch.Tensor:
         """Encode valid parameter dicts to an ``n x d`` float64 tensor in the unit cube."""
+        import torch
+
         X = torch.zeros(len(params_list), self.dim, dtype=torch.float64)
         for i, params in enumerate(params_list):
             for name, p in self.parameters.items():
@@ -376,6 +382,8 @@ class SearchSpace:
 
     def decode(self, X: torch.Tensor) -> list[dict[str, Any]]:
         """Decode an ``n x d`` tensor (any values; clamped to the cube) to parameter dicts."""
+        import torch
+
         rows = X.detach().to("cpu", torch.float64).clamp(0.0, 1.0).numpy()
         out = []
         for row in rows:
@@ -408,6 +416,8 @@ class SearchSpace:
         Returns:
             The points, and the new position in the sequence to pass as ``skip`` next time.
         """
+        import torch
+
         engine = torch.quasirandom.SobolEngine(dimension=self.dim, scramble=True, seed=seed)
         if skip:
             engine.fast_forward(skip)

@@ -91,6 +91,26 @@ def test_status_lists_every_experiment_when_one_cannot_be_loaded(tmp_path):
     assert alone.returncode == 1 and alone.stderr.startswith("adaptive: error:") and alone.stderr.count("\n") == 1
 
 
+def test_help_and_config_parsing_load_no_modelling_stack():
+    code = (
+        "import sys\n"
+        "from adaptive.cli import main\n"
+        "try:\n    main(['round', '--help'])\nexcept SystemExit:\n    pass\n"
+        "help_modules = sorted(m for m in ('torch', 'pandas', 'sqlalchemy', 'botorch') if m in sys.modules)\n"
+        "from adaptive.config import load_config\n"
+        "for name in ('feed_ranking', 'posts_to_load', 'video_upload_quality'):\n"
+        "    load_config(f'configs/{name}.toml')\n"
+        "config_modules = sorted(m for m in ('torch', 'pandas', 'botorch', 'gpytorch') if m in sys.modules)\n"
+        "print(help_modules, config_modules)\n"
+    )
+    from pathlib import Path
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            cwd=Path(__file__).parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == "[] []", result.stdout
+
+
 def test_help_and_usage_errors():
     assert run("--help").returncode == 0
     assert run("db", "upgrade", "--help").returncode == 0

@@ -236,6 +236,49 @@ def test_the_longest_names_fit_every_backend(storage_url):
     assert again.trials()[0].observations[longest].mean == 1.0
 
 
+def test_get_or_create_loads_the_same_definition_and_refuses_another(storage_url):
+    first = make(storage_url)
+    first.suggest(2)
+    again = make(storage_url, exist_ok=True)
+    assert [t.id for t in again.trials()] == [0, 1] and again.seed == first.seed == 7
+    assert make(storage_url, exist_ok=True, seed=None).seed == 7  # no seed given: the stored one
+    for change, fragment in (
+        (dict(objectives=[ad.Maximize("engagement")]), "objectives"),
+        (dict(parameters={**PARAMETERS, "viral_weight": ad.Float(0.0, 2.0)}), "parameters"),
+        (dict(seed=8), "seed is 7"),
+        (dict(target_source="offline"), "target_source"),
+        (dict(generation=ad.GenerationSettings(initial_trials=3)), "generation"),
+    ):
+        with pytest.raises(DuplicateNameError, match=fragment):
+            make(storage_url, exist_ok=True, **change)
+    assert ad.load_experiment("feed-ranking", storage=storage_url).config.objectives[1].metric == "cpu_ms"
+
+
+def test_concurrent_first_applies_of_one_config_all_succeed(storage_url):
+    import threading
+
+    from adaptive.config import parse_config
+    from adaptive.configure import apply_config
+
+    config = parse_config({"name": "race", "parameters": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+                           "objectives": [{"metric": "y"}]})
+    barrier, outcomes, errors = threading.Barrier(8), [], []
+
+    def apply():
+        barrier.wait()
+        try:
+            outcomes.append(apply_config(config, storage=storage_url)[1])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=apply) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(outcomes) == ["created"] + ["unchanged"] * 7
+
+
 @pytest.mark.parametrize("name", ["", "  padded ", "x" * 201, None, "feed\n", "feed\tranking", "feed\x00"])
 def test_bad_experiment_names(storage_url, name):
     with pytest.raises(ValidationError) as info:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import logging
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import gpytorch
@@ -21,21 +20,13 @@ from botorch.optim.initializers import initialize_q_batch
 from scipy.optimize import minimize
 
 from adaptive.generation.polytope import Polytope, RetractedAcquisition
+from adaptive.generation.settings import OptimizerSettings
 from adaptive.space import Choice, Float, Int, SearchSpace
 
 logger = logging.getLogger(__name__)
 
 
 CONSTRAINED_FTOL = 1e-5
-
-
-@dataclass(frozen=True)
-class OptimizerSettings:
-    """Multi-start L-BFGS-B: ``raw_samples`` scored starts, the best ``num_restarts`` refined."""
-
-    num_restarts: int = 16
-    raw_samples: int = 512
-    maxiter: int = 150
 
 
 def maximize(

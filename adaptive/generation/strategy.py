@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,8 @@ import torch
 from adaptive.analysis.hypervolume import reference_point
 from adaptive.errors import AdaptiveError, ValidationError
 from adaptive.generation.acquisition import acquisition_model, build_acquisition
-from adaptive.generation.optimize import OptimizerSettings, maximize
+from adaptive.generation.optimize import maximize
+from adaptive.generation.settings import GenerationSettings, OptimizerSettings
 from adaptive.generation.sobol import propose_sobol
 from adaptive.generation.transforms import bilog_constraint_metrics, warp_single_objective
 from adaptive.modeling import (
@@ -31,87 +32,6 @@ from adaptive.space import SearchSpace
 from adaptive.trial import Trial, TrialStatus
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GenerationSettings:
-    """How an experiment proposes trials.
-
-    Attributes:
-        initial_trials: quasi-random trials per source before BO; ``None`` means
-            ``max(5, 2 * number of searched parameters)``.
-        min_observed: completed trials observing every objective needed before BO.
-        center_first: make a source's first trial the centre of the search space (the
-            middle of each range, geometric middle for log scales, the middle of ordered
-            choices, the first unordered choice) when it satisfies the linear constraints.
-            Ax does the same by default; the centre is often close to the current production
-            config, and on the benchmark problems it was a better first point than a random one.
-        mc_samples: quasi-MC samples for the acquisition function.
-        warp_objective: with one objective, model it Yeo-Johnson-transformed for the
-            acquisition (see :func:`~adaptive.generation.transforms.warp_single_objective`);
-            predictions and reports stay in the metric's units either way.
-        optimizer: multi-start settings for maximizing the acquisition function.
-    """
-
-    initial_trials: int | None = None
-    min_observed: int = 2
-    mc_samples: int = 128
-    center_first: bool = True
-    warp_objective: bool = True
-    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
-
-    def __post_init__(self) -> None:
-        for name in ("initial_trials", "min_observed", "mc_samples"):
-            value = getattr(self, name)
-            if value is None and name == "initial_trials":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name != "initial_trials" else 0):
-                raise ValidationError(f"generation.{name}", value, "must be a positive integer")
-        for name in ("center_first", "warp_objective"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValidationError(f"generation.{name}", getattr(self, name), "must be true or false")
-        opt = self.optimizer
-        if isinstance(opt, Mapping):
-            unknown = sorted(set(opt) - {f.name for f in fields(OptimizerSettings)})
-            if unknown:
-                raise ValidationError(f"generation.optimizer.{unknown[0]}", opt[unknown[0]], "unknown key")
-            object.__setattr__(self, "optimizer", OptimizerSettings(**opt))
-        elif not isinstance(opt, OptimizerSettings):
-            raise ValidationError("generation.optimizer", opt, "must be a table of optimizer settings")
-        for name in ("num_restarts", "raw_samples", "maxiter"):
-            value = getattr(self.optimizer, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValidationError(f"generation.optimizer.{name}", value, "must be a positive integer")
-
-    def initial_for(self, space: SearchSpace) -> int:
-        if self.initial_trials is not None:
-            return self.initial_trials
-        searched = sum(1 for p in space.parameters.values() if p.width > 0)
-        return max(5, 2 * searched)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> GenerationSettings:
-        """From a config's ``[generation]`` table; an unknown key is refused with its path."""
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        for key in data:
-            if key not in known:
-                raise ValidationError(f"generation.{key}", data[key], f"unknown key; known: {sorted(known)}")
-        opt = data.get("optimizer")
-        if opt is not None and not isinstance(opt, (Mapping, OptimizerSettings)):
-            raise ValidationError("generation.optimizer", opt, "must be a table")
-        if isinstance(opt, Mapping):
-            known_opt = {f.name for f in fields(OptimizerSettings)}
-            for key in opt:
-                if key not in known_opt:
-                    raise ValidationError(
-                        f"generation.optimizer.{key}", opt[key], f"unknown key; known: {sorted(known_opt)}"
-                    )
-            data["optimizer"] = dict(opt)
-        return cls(**data)
 
 
 @dataclass(frozen=True)

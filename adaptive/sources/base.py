@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
 
 from adaptive._expressions import check_name
@@ -97,6 +96,8 @@ class FileSource(MetricSource):
 
     def fetch(self, experiment: str, trials: Sequence[Trial]) -> Iterable[Any]:
         p = Path(self.path)
+        import pandas as pd
+
         frame = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p)
         records = frame.to_dict("records")
         for row in records:  # an empty cell is NULL: sem unknown (the model infers the noise)

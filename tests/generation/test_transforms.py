@@ -44,6 +44,17 @@ def test_only_singly_constrained_metrics_are_transformed():
     assert r_lower(samples).item() == -1.0 and r_upper(samples).item() == -4.0
 
 
+def test_bilog_is_chosen_only_where_it_makes_the_values_more_gaussian():
+    config = OptimizationConfig.build([ad.Maximize("f")], ["stress <= 0", "slack <= 0"])
+    heavy = [-5000.0, -800.0, -90.0, -3.0, 0.5, 2.0, 40.0, 1200.0]  # far beyond the limit on both sides
+    even = [float(v) for v in np.linspace(-20.0, 15.0, 8)]  # a linear constraint over a box
+    out, transformed = bilog_constraint_metrics([_data("stress", heavy), _data("slack", even)], config)
+    assert transformed == {"stress"}
+    assert out[1].Y.squeeze().tolist() == even  # kept in its units, bound unchanged
+    c_stress, c_slack = outcome_constraint_callables(config, frozenset(transformed))
+    assert c_slack(torch.tensor([[0.0, 0.0, 3.0]], dtype=torch.float64)).item() == 3.0
+
+
 def test_yeo_johnson_is_increasing_identity_at_power_one_and_its_slope_is_the_derivative():
     z = np.linspace(-5.0, 5.0, 201)
     for lam in (-1.5, 0.0, 0.5, 1.0, 2.0, 3.0):

@@ -25,6 +25,14 @@ def test_migrated_schema_matches_the_models(storage_url):
     assert {"experiments", "trials", "observations", "rounds", "exports"} <= tables
 
 
+def test_the_declared_head_is_the_newest_revision_file(storage_url):
+    # opening a database compares against HEAD_REVISION without loading Alembic
+    assert migrate.head_revision() == migrate.scripted_head_revision()
+    with Database(storage_url).engine.connect() as conn:
+        alembic_reading = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+        assert migrate.current_revision(conn) == alembic_reading == migrate.HEAD_REVISION
+
+
 def test_revisions_import_nothing_from_adaptive():
     for path in (migrate.migrations_path()).rglob("*.py"):
         source = path.read_text()
