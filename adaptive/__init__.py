@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "AdaptiveError": "adaptive.errors",
     "DuplicateNameError": "adaptive.errors",
+    "NoAdaptiveDatabaseError": "adaptive.errors",
     "NotFoundError": "adaptive.errors",
     "SchemaVersionError": "adaptive.errors",
     "StorageError": "adaptive.errors",
@@ -68,6 +69,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
     from adaptive.errors import (
         AdaptiveError,
         DuplicateNameError,
+        NoAdaptiveDatabaseError,
         NotFoundError,
         SchemaVersionError,
         StorageError,

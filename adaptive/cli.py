@@ -43,14 +43,24 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_db_current(args: argparse.Namespace) -> int:
     from adaptive.storage import Database, migrate
 
-    db = Database(args.storage, check_schema=False)
+    db = Database(args.storage, check_schema=False, create=False)
     try:
         with db.engine.connect() as conn:
             current = migrate.current_revision(conn)
+            has_tables = migrate.has_any_table(conn)
     finally:
         db.close()
     head = migrate.head_revision()
-    state = "up to date" if current == head else f"head is {head}; run: adaptive db upgrade"
+    if current == head:
+        state = "up to date"
+    elif current is None and has_tables:
+        state = "tables but no adaptive schema version: not an adaptive database; point adaptive at its own database"
+    elif current is None:
+        state = f"no adaptive schema yet; 'adaptive db upgrade' creates it at {head}"
+    elif current not in migrate.known_revisions():
+        state = f"written by a newer adaptive (this one knows up to {head}); upgrade the package, not the database"
+    else:
+        state = f"head is {head}; run: adaptive db upgrade --storage '{db.masked_url}'"
     print(f"{db.masked_url}: revision {current or 'none'} ({state})")
     return EXIT_OK
 
@@ -163,7 +173,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from adaptive.storage import Database
     from adaptive.storage import repository as repo
 
-    db = Database(args.storage)
+    db = Database(args.storage, create=False)
     names = [args.name] if args.name else list_experiments(storage=db)
     rows = []
     for name in names:
@@ -206,7 +216,7 @@ def cmd_rounds(args: argparse.Namespace) -> int:
     from adaptive.storage import Database
     from adaptive.storage import repository as repo
 
-    db = Database(args.storage)
+    db = Database(args.storage, create=False)
     rounds = db.run(lambda s: repo.rounds(s, repo.get_experiment(s, args.name), limit=args.limit), readonly=True)
     rows = []
     for r in rounds:

@@ -9,6 +9,7 @@
      │    └── TrialStateError                     e.g. completing a trial twice
      └── StorageError                             the database, not the input
           ├── StorageUnavailableError             cannot connect
+          ├── NoAdaptiveDatabaseError             a read found no database file or no schema
           └── SchemaVersionError                  database revision is not this code's head
 
 Every message says what failed, shows the value, and says what to do next.
@@ -61,6 +62,19 @@ class StorageUnavailableError(StorageError, ConnectionError):
     def __init__(self, url: str, reason: str) -> None:
         self.url = url
         super().__init__(f"storage={url!r}: cannot connect ({reason}); check the URL and that the server is up")
+
+
+class NoAdaptiveDatabaseError(StorageError):
+    """The URL names no adaptive database yet (no SQLite file, or no adaptive schema); a
+    read creates nothing."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(
+            f"storage={url!r}: {reason}; nothing was created. Check the URL, or create an experiment "
+            "there (adaptive create CONFIG, adaptive.create_experiment) or its schema "
+            f"(adaptive db upgrade --storage '{url}')"
+        )
 
 
 class SchemaVersionError(StorageError):

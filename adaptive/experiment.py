@@ -22,7 +22,7 @@ from adaptive.analysis import observed_frontier, trials_frame
 from adaptive.analysis.hypervolume import hypervolume, reference_point
 from adaptive.analysis.predictions import ModelBest, best_by_model, model_frontier, predict_frame
 from adaptive.analysis.sources import source_report
-from adaptive.errors import DuplicateNameError, NotFoundError, ValidationError
+from adaptive.errors import DuplicateNameError, NoAdaptiveDatabaseError, NotFoundError, ValidationError
 from adaptive.generation import GenerationSettings, feasible_signed_objectives, propose
 from adaptive.modeling import WarmStarts, fit_each_metric, resolve_device
 from adaptive.serving import ServingDistribution
@@ -497,8 +497,15 @@ def _differences(
 
 
 def load_experiment(name: str, *, storage: str | Database | None = None, device: str | None = None) -> Experiment:
-    """Load an experiment created earlier (by any process) from the database."""
-    database = open_database(storage)
+    """Load an experiment created earlier (by any process) from the database; creates nothing.
+
+    Raises:
+        NotFoundError: no such experiment, also when there is no adaptive database at all.
+    """
+    try:
+        database = open_database(storage, create=False)
+    except NoAdaptiveDatabaseError as exc:
+        raise NotFoundError("name", name, f"no such experiment (list_experiments() shows them): {exc}") from None
     stored = database.run(lambda s: repo.get_experiment(s, name), readonly=True)
     return _from_stored(stored, database, device)
 
@@ -517,5 +524,9 @@ def _from_stored(stored: repo.StoredExperiment, database: Database, device: str 
 
 
 def list_experiments(*, storage: str | Database | None = None) -> list[str]:
-    """Names of all experiments in the database, sorted."""
-    return open_database(storage).run(repo.experiment_names, readonly=True)
+    """Names of all experiments in the database, sorted (none where there is no adaptive database yet)."""
+    try:
+        database = open_database(storage, create=False)
+    except NoAdaptiveDatabaseError:
+        return []
+    return database.run(repo.experiment_names, readonly=True)

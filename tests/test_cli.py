@@ -111,6 +111,30 @@ def test_help_and_config_parsing_load_no_modelling_stack():
     assert result.stdout.split("\n")[-2] == "[] []", result.stdout
 
 
+def test_read_commands_create_nothing_and_db_current_advises_correctly(tmp_path):
+    typo = tmp_path / "adaptve.db"
+    for args in (("status",), ("trials", "x"), ("rounds", "x"), ("db", "current")):
+        result = run(*args, "--storage", f"sqlite:///{typo}")
+        assert result.returncode == 1 and "no database file" in result.stderr, (args, result.stderr)
+    assert not typo.exists()
+    url = f"sqlite:///{tmp_path / 'real.db'}"
+    ad.create_experiment("e", storage=url, parameters={"x": ad.Float(0, 1)}, objectives=[ad.Maximize("m")])
+    assert "up to date" in run("db", "current", "--storage", url).stdout
+    down = run("db", "upgrade", "--revision", "0001", "--storage", url)
+    assert down.returncode == 1 and "downgrades are not supported" in down.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "real.db") as conn:
+        conn.execute("UPDATE adaptive_alembic_version SET version_num = '0099'")
+    newer = run("db", "current", "--storage", url).stdout
+    assert "newer adaptive" in newer and "run: adaptive db upgrade" not in newer
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE experiments (id INTEGER PRIMARY KEY)")
+    advice = run("db", "current", "--storage", f"sqlite:///{foreign}").stdout
+    assert "not an adaptive database" in advice and "run: adaptive db upgrade" not in advice
+
+
 def test_help_and_usage_errors():
     assert run("--help").returncode == 0
     assert run("db", "upgrade", "--help").returncode == 0

@@ -24,7 +24,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from adaptive.errors import SchemaVersionError, StorageError, StorageUnavailableError, ValidationError
+from adaptive.errors import (
+    NoAdaptiveDatabaseError, SchemaVersionError, StorageError, StorageUnavailableError, ValidationError,
+)
 from adaptive.storage import migrate
 
 logger = logging.getLogger(__name__)
@@ -103,10 +105,15 @@ class Database:
         SchemaVersionError: the schema is older or newer than this code.
     """
 
-    def __init__(self, url: str | None = None, *, upgrade_empty: bool = True, check_schema: bool = True) -> None:
+    def __init__(
+        self, url: str | None = None, *, upgrade_empty: bool = True, check_schema: bool = True, create: bool = True
+    ) -> None:
         raw = url if url is not None else default_url()
         self.url: URL = _parse_url(raw)
         self.masked_url = mask(self.url)
+        if not create and self.url.get_backend_name() == "sqlite" and self.url.database not in (None, "", ":memory:"):
+            if not os.path.exists(self.url.database):  # connecting would create the file
+                raise NoAdaptiveDatabaseError(self.masked_url, "there is no database file at this path")
         self.engine = self._create_engine(raw)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._readonly_sessions = sessionmaker(
@@ -119,7 +126,7 @@ class Database:
             self.engine.dispose()
             raise StorageUnavailableError(self.masked_url, str(exc.orig).strip().splitlines()[0]) from None
         if check_schema:
-            self._check_schema(upgrade_empty)
+            self._check_schema(upgrade_empty and create)
 
     @property
     def dialect(self) -> str:
@@ -150,6 +157,9 @@ class Database:
         if empty and upgrade_empty:
             migrate.upgrade(self.engine)
             return
+        if empty:
+            self.engine.dispose()
+            raise NoAdaptiveDatabaseError(self.masked_url, "the database has no adaptive schema yet")
         if current is None:
             raise SchemaVersionError(
                 self.masked_url, None, head,
@@ -193,9 +203,12 @@ class Database:
         return f"Database({self.masked_url!r})"
 
 
-def open_database(storage: str | Database | None) -> Database:
-    """``storage`` itself when it is an open :class:`Database`, else a new one for the URL (or the default)."""
-    return storage if isinstance(storage, Database) else Database(storage)
+def open_database(storage: str | Database | None, *, create: bool = True) -> Database:
+    """``storage`` itself when it is an open :class:`Database`, else a new one for the URL (or the default).
+
+    ``create=False`` (readers) creates neither a SQLite file nor the schema of an empty database.
+    """
+    return storage if isinstance(storage, Database) else Database(storage, create=create)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from adaptive.errors import ValidationError
 from adaptive.storage.models import VERSION_TABLE
 
 if TYPE_CHECKING:  # alembic is imported to migrate, not to open a database at head
@@ -56,10 +57,15 @@ def scripted_head_revision() -> str:
     return head
 
 
-def known_revisions() -> set[str]:
+def ordered_revisions() -> list[str]:
+    """Every revision, oldest first."""
     from alembic.script import ScriptDirectory
 
-    return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    return [s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()][::-1]
+
+
+def known_revisions() -> set[str]:
+    return set(ordered_revisions())
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -88,6 +94,26 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
         from alembic import command
 
         before = current_revision(connection)
+        order = ordered_revisions()
+        if before is not None and before not in order:
+            raise ValidationError(
+                "storage", str(engine.url.render_as_string(hide_password=True)),
+                f"is at revision {before!r}, written by a newer adaptive; upgrade the package, not the database",
+            )
+        if before is None and not inspect(connection).has_table(VERSION_TABLE) and has_any_table(connection):
+            raise ValidationError(
+                "storage", str(engine.url.render_as_string(hide_password=True)),
+                "has adaptive's table names but no adaptive schema version: not an adaptive database; "
+                "point adaptive at its own database",
+            )
+        if revision != "head":
+            if revision not in order:
+                raise ValidationError("revision", revision, f"unknown; known revisions: {order}")
+            if before is not None and order.index(revision) < order.index(before):
+                raise ValidationError(
+                    "revision", revision,
+                    f"is older than the database's {before!r}; downgrades are not supported (restore a backup)",
+                )
         command.upgrade(alembic_config(connection), revision)
         after = current_revision(connection)
     if before != after:

@@ -56,8 +56,9 @@ def test_default_url_comes_from_the_environment(monkeypatch, tmp_path):
     assert ad.list_experiments(storage=url) == ["e"]
     monkeypatch.delenv("ADAPTIVE_DATABASE_URL")
     monkeypatch.chdir(tmp_path)
-    ad.list_experiments()
-    assert (tmp_path / "adaptive.db").exists()
+    assert ad.list_experiments() == [] and not (tmp_path / "adaptive.db").exists()  # a read creates nothing
+    ad.create_experiment("d", parameters={"x": ad.Float(0, 1)}, objectives=ad.Maximize("y"))
+    assert (tmp_path / "adaptive.db").exists() and ad.list_experiments() == ["d"]
 
 
 def test_in_memory_sqlite_works_within_one_database_object():

@@ -1,6 +1,7 @@
 """The schema comes only from the Alembic revisions; old databases upgrade on both backends."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -101,6 +102,36 @@ def test_foreign_tables_without_version_are_refused(storage_url):
     engine.dispose()
     with pytest.raises(ad.SchemaVersionError, match="no adaptive schema version"):
         ad.list_experiments(storage=storage_url)
+
+
+def test_reads_create_nothing(storage_url):
+    with pytest.raises(ad.NotFoundError, match="no adaptive schema|no database file") as info:
+        ad.load_experiment("x", storage=storage_url)
+    assert "nothing was created" in str(info.value)
+    assert ad.list_experiments(storage=storage_url) == []
+    engine = sa.create_engine(storage_url)
+    with engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == []  # no schema made (PostgreSQL), no file (SQLite)
+    engine.dispose()
+    if storage_url.startswith("sqlite"):
+        Path(storage_url.removeprefix("sqlite:///")).unlink()  # the inspection above created it
+        with pytest.raises(ad.NoAdaptiveDatabaseError, match="no database file"):
+            Database(storage_url, create=False)
+        assert not Path(storage_url.removeprefix("sqlite:///")).exists()
+
+
+def test_upgrade_refuses_a_downgrade_and_a_newer_database(storage_url):
+    db = Database(storage_url)
+    with pytest.raises(ad.ValidationError, match="downgrades are not supported") as info:
+        migrate.upgrade(db.engine, "0001")
+    assert info.value.field == "revision"
+    with pytest.raises(ad.ValidationError, match="unknown"):
+        migrate.upgrade(db.engine, "0099")
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '0099'"))
+    with pytest.raises(ad.ValidationError, match="newer adaptive"):
+        migrate.upgrade(db.engine)
+    db.close()
 
 
 def test_downgrade_and_upgrade_roundtrip(storage_url):
