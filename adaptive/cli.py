@@ -257,12 +257,31 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _version() -> str:
+    from adaptive import __version__
+
+    return __version__
+
+
+class _VerboseEverywhere(argparse.ArgumentParser):
+    """Subcommand parsers that also take ``-v`` (``adaptive round NAME -v`` as well as ``adaptive -v round NAME``)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - argparse's own signature
+        super().__init__(*args, **kwargs)
+        if kwargs.get("add_help", True):
+            self.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                              help="log progress to stderr")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adaptive", description="Adaptive experimentation: Bayesian optimization in SQL.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"adaptive {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_VerboseEverywhere)
 
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True, parser_class=_VerboseEverywhere
+    )
     up = db.add_parser("upgrade", help="bring the database schema to the newest revision")
     _storage_arg(up)
     up.add_argument("--revision", default="head", help="target revision (default: head)")
@@ -289,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     rnd.set_defaults(func=cmd_round)
 
     status = sub.add_parser("status", help="one line per experiment: trials by status, last round, exports")
-    status.add_argument("name", nargs="?")
+    status.add_argument("name", nargs="?", help="one experiment (default: all)")
     _storage_arg(status)
     status.set_defaults(func=cmd_status)
 
@@ -303,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command, func, help_text in (("trials", cmd_trials, "the trials of an experiment"),
                                      ("pareto", cmd_pareto, "the Pareto frontier of an experiment")):
         p = sub.add_parser(command, help=help_text)
-        p.add_argument("name")
+        p.add_argument("name", help="experiment name")
         p.add_argument("--csv", action="store_true", help="CSV instead of a table")
         if command == "pareto":
             p.add_argument("--model", action="store_true", help="frontier by model predictions, with sems")
@@ -311,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
 
     report = sub.add_parser("report", help="write a self-contained HTML report (figures and trials)")
-    report.add_argument("name")
+    report.add_argument("name", help="experiment name")
     report.add_argument("-o", "--output", required=True, help="HTML file to write")
     _storage_arg(report)
     report.set_defaults(func=cmd_report)
@@ -322,16 +341,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--prefer", help="objective to optimize; other objectives' thresholds become constraints")
     export.add_argument("--weight", action="append", metavar="METRIC=W", help="weight on an objective (instead of --prefer)")
     export.add_argument("--constraint", action="append", metavar="'METRIC <= X'", help="extra metric bound (repeatable)")
-    export.add_argument("--top-k", type=int, default=None)
-    export.add_argument("--min-weight", type=float, default=0.0)
+    export.add_argument("--top-k", type=int, default=None, help="keep at most this many arms (default: all)")
+    export.add_argument("--min-weight", type=float, default=0.0, help="drop arms below this weight (default 0)")
     export.add_argument("--draws", type=int, default=1000, help="posterior draws (default 1000)")
     _storage_arg(export)
     export.set_defaults(func=cmd_export)
 
     demo = sub.add_parser("demo", help="run a few rounds of a built-in simulated experiment")
     _storage_arg(demo)
-    demo.add_argument("--rounds", type=int, default=3)
-    demo.add_argument("--batch", type=int, default=4)
+    demo.add_argument("--rounds", type=int, default=3, help="rounds to run (default 3)")
+    demo.add_argument("--batch", type=int, default=4, help="trials proposed per round (default 4)")
     demo.add_argument("--online-offline", action="store_true",
                       help="the online/offline demo: offline replay trials plus a few online ones, multi-task model")
     demo.set_defaults(func=cmd_demo)
@@ -341,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "round" and not args.name and not args.config:
+        parser.error("round: give an experiment name or --config FILE")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",  # cron logs need the time of each line
@@ -348,6 +369,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except AdaptiveError as exc:
+        from adaptive.errors import NotFoundError
+
+        if isinstance(exc, NotFoundError) and exc.field == "name" and "no such experiment;" in str(exc):
+            # the library's advice names a Python function; here the command that lists them
+            print(f"adaptive: error: no experiment {exc.value!r} in this database; 'adaptive status' lists them",
+                  file=sys.stderr)
+            return EXIT_ERROR
         print(f"adaptive: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback; -v logs it

@@ -135,9 +135,39 @@ def test_read_commands_create_nothing_and_db_current_advises_correctly(tmp_path)
     assert "not an adaptive database" in advice and "run: adaptive db upgrade" not in advice
 
 
-def test_help_and_usage_errors():
+def test_help_and_usage_errors(tmp_path):
     assert run("--help").returncode == 0
     assert run("db", "upgrade", "--help").returncode == 0
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"adaptive {ad.__version__}"
+    no_name = run("round")
+    assert no_name.returncode == 2 and "give an experiment name or --config" in no_name.stderr
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    ad.create_experiment("e", storage=url, parameters={"x": ad.Float(0, 1)}, objectives=[ad.Maximize("m")])
+    late_verbose = run("status", "-v", "--storage", url)  # -v after the subcommand too
+    assert late_verbose.returncode == 0 and "e" in late_verbose.stdout.split()
+    missing = run("trials", "nope", "--storage", url)
+    assert missing.returncode == 1 and "'adaptive status' lists them" in missing.stderr
+    assert "list_experiments" not in missing.stderr
+
+
+def test_every_argument_of_every_command_has_help_text():
+    import argparse
+
+    from adaptive.cli import build_parser
+
+    def parsers(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    yield from parsers(child)
+
+    undocumented = [
+        (p.prog, a.dest) for p in parsers(build_parser()) for a in p._actions
+        if not isinstance(a, argparse._SubParsersAction) and not a.help
+    ]
+    assert undocumented == []
     bad = run("frobnicate")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
