@@ -41,20 +41,42 @@ def parse_duration(field_name: str, value: Any) -> timedelta:
 
 @dataclass(frozen=True)
 class RoundPolicy:
-    """``max_parallel``: running trials kept per source; ``max_trial_age``: older running trials are failed."""
+    """``max_parallel``: running trials kept per source; ``max_trial_age``: older running
+    trials are failed. ``None`` (not set) means the default, :func:`default_trial_age`;
+    ``"never"`` turns failing stale trials off."""
 
     max_parallel: dict[str, int] = field(default_factory=lambda: {TARGET_SOURCE: 1})
-    max_trial_age: timedelta | None = None
+    max_trial_age: timedelta | str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        age = None if self.max_trial_age is None else self.max_trial_age.total_seconds()
-        return {"max_parallel": dict(self.max_parallel), "max_trial_age_seconds": age}
+        age = self.max_trial_age
+        stored = age.total_seconds() if isinstance(age, timedelta) else age
+        return {"max_parallel": dict(self.max_parallel), "max_trial_age_seconds": stored}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> RoundPolicy:
         data = data or {}
         age = data.get("max_trial_age_seconds")
-        return cls(dict(data.get("max_parallel", {TARGET_SOURCE: 1})), None if age is None else timedelta(seconds=age))
+        parsed = age if age is None or age == NEVER else timedelta(seconds=age)
+        return cls(dict(data.get("max_parallel", {TARGET_SOURCE: 1})), parsed)
+
+
+NEVER = "never"
+MIN_DEFAULT_TRIAL_AGE = timedelta(days=7)
+NO_HISTORY_TRIAL_AGE = timedelta(days=30)
+
+
+def default_trial_age(completion_times: list[timedelta]) -> timedelta:
+    """How long a trial may run when ``max_trial_age`` is not set.
+
+    Three times the longest a completed trial of the experiment took, at least 7 days;
+    30 days before any trial completed. A trial whose process died (an API caller killed
+    before it reported) is then failed eventually instead of blocking its slot forever,
+    while trials whose metrics need weeks are not cut short.
+    """
+    if not completion_times:
+        return NO_HISTORY_TRIAL_AGE
+    return max(MIN_DEFAULT_TRIAL_AGE, 3 * max(completion_times))
 
 
 @dataclass(frozen=True)
@@ -202,7 +224,9 @@ def _rounds(data: Mapping[str, Any], target: str) -> RoundPolicy:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValidationError(f"rounds.max_parallel.{source}", n, "must be an integer >= 0")
     age = data.get("max_trial_age")
-    return RoundPolicy(dict(parallel), None if age is None else parse_duration("rounds.max_trial_age", age))
+    if age is None or age == NEVER:
+        return RoundPolicy(dict(parallel), age)
+    return RoundPolicy(dict(parallel), parse_duration("rounds.max_trial_age", age))
 
 
 def _parameter(name: str, data: Any) -> Any:

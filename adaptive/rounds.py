@@ -13,13 +13,13 @@ import logging
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adaptive.config import EXPORT_OPTIONS, RoundPolicy
+from adaptive.config import EXPORT_OPTIONS, NEVER, RoundPolicy, default_trial_age
 from adaptive.errors import AdaptiveError
 from adaptive.experiment import Experiment, load_experiment
 from adaptive.locks import RoundBusyError, round_lock
@@ -124,12 +124,18 @@ def _complete_from_source(exp: Experiment, database: Database, spec: dict[str, A
 
 
 def _fail_stale(exp: Experiment, policy: RoundPolicy) -> int:
-    if policy.max_trial_age is None:
+    if policy.max_trial_age == NEVER:
         return 0
+    trials = exp.trials()
+    if isinstance(policy.max_trial_age, timedelta):
+        limit, what = policy.max_trial_age, "max_trial_age"
+    else:
+        took = [t.completed_at - t.created_at for t in trials if t.status == TrialStatus.COMPLETED and t.completed_at]
+        limit, what = default_trial_age(took), "the default max_trial_age"
     now = datetime.now(timezone.utc)
-    stale = [t for t in exp.trials(status=TrialStatus.RUNNING) if now - t.created_at > policy.max_trial_age]
+    stale = [t for t in trials if t.status == TrialStatus.RUNNING and now - t.created_at > limit]
     for t in stale:
-        exp.fail(t.id, reason=f"no metrics within max_trial_age ({policy.max_trial_age})")
+        exp.fail(t.id, reason=f"no metrics within {what} ({limit})")
     return len(stale)
 
 

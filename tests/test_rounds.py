@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -59,6 +60,39 @@ def test_stale_trials_fail_and_source_errors_are_recorded(sqlite_url, monkeypatc
     failed = exp.trials(status="FAILED")
     assert len(failed) == 2 and "max_trial_age" in failed[0].failure_reason
     assert len(exp.trials(status="RUNNING")) == 2
+
+
+def _age(url, days_by_index):
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for index, (created, completed) in days_by_index.items():
+            conn.execute(sa.text("UPDATE trials SET created_at = :c WHERE \"index\" = :i"),
+                         {"c": datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=created), "i": index})
+            if completed is not None:
+                conn.execute(sa.text("UPDATE trials SET completed_at = :c WHERE \"index\" = :i"),
+                             {"c": datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=completed), "i": index})
+    engine.dispose()
+
+
+def test_trials_left_running_are_failed_by_default_only_when_long_overdue(sqlite_url):
+    # an API process that died leaves its trial RUNNING: with max_parallel = 1 nothing would ever be proposed
+    exp = setup(sqlite_url, rounds={"max_parallel": 1}, metrics={"kind": "python", "function": "tests.round_support:nothing"})
+    assert run_round("cron", storage=sqlite_url).counts["proposed"] == {"online": 1}
+    _age(sqlite_url, {0: (29, None)})
+    assert run_round("cron", storage=sqlite_url).counts["failed_stale"] == 0  # no history: 30 days
+    _age(sqlite_url, {0: (31, None)})
+    second = run_round("cron", storage=sqlite_url)
+    assert second.counts["failed_stale"] == 1 and second.counts["proposed"] == {"online": 1}
+    assert "default max_trial_age" in exp.trial(0).failure_reason
+    exp.complete(1, {"y": 0.5})
+    _age(sqlite_url, {1: (40, 20)})  # metrics took 20 days: the default becomes 60 days
+    run_round("cron", storage=sqlite_url)
+    _age(sqlite_url, {2: (45, None)})
+    assert run_round("cron", storage=sqlite_url).counts["failed_stale"] == 0
+    setup(sqlite_url, rounds={"max_parallel": 1, "max_trial_age": "never"},
+          metrics={"kind": "python", "function": "tests.round_support:nothing"})
+    _age(sqlite_url, {2: (400, None)})
+    assert run_round("cron", storage=sqlite_url).counts["failed_stale"] == 0
 
 
 def test_export_every_round(sqlite_url, tmp_path):
