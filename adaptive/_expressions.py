@@ -16,6 +16,7 @@ from adaptive.errors import ValidationError
 
 MAX_NAME_LENGTH = 64  # the narrowest column a name is stored in (sources); one rule for every backend
 MAX_EXPERIMENT_NAME_LENGTH = 200
+MAX_EXPRESSION_LENGTH = 2_000  # a constraint is a short sum; longer text is a mistake (or an attack)
 # fullmatch, not match with "$": "$" also matches before a trailing newline
 NAME_PATTERN = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NAME_LENGTH - 1}}}")
 
@@ -62,10 +63,14 @@ def parse_linear_inequality(text: object, *, field: str) -> LinearInequality:
     """
     if not isinstance(text, str) or not text.strip():
         raise ValidationError(field, text, "expected an inequality such as 'a + 2*b <= 3'")
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ValidationError(field, text[:40] + "...", f"longer than {MAX_EXPRESSION_LENGTH} characters")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
         raise ValidationError(field, text, "cannot parse; expected e.g. 'a + 2*b <= 3'") from None
+    except (RecursionError, MemoryError):
+        raise ValidationError(field, text[:40] + "...", "nested too deeply to parse") from None
     if not isinstance(tree, ast.Compare) or len(tree.ops) != 1:
         raise ValidationError(field, text, "expected exactly one '<=' or '>='")
     op = tree.ops[0]
@@ -91,7 +96,10 @@ def parse_linear_inequality(text: object, *, field: str) -> LinearInequality:
 def _linear(node: ast.AST, text: str, field: str) -> tuple[dict[str, float], float]:
     """Reduce an expression node to (coefficients, constant)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return {}, float(node.value)
+        try:
+            return {}, float(node.value)
+        except OverflowError:
+            raise ValidationError(field, text, f"the number {str(node.value)[:20]}... is too large for a float") from None
     if isinstance(node, ast.Name):
         return {node.id: 1.0}, 0.0
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):

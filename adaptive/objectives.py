@@ -30,9 +30,13 @@ class Objective:
         if self.threshold is not None:
             if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
                 raise ValidationError(f"objectives.{self.metric}.threshold", self.threshold, "must be a number")
-            if not math.isfinite(self.threshold):
+            try:
+                threshold = float(self.threshold)
+            except OverflowError:
+                threshold = math.inf
+            if not math.isfinite(threshold):
                 raise ValidationError(f"objectives.{self.metric}.threshold", self.threshold, "must be finite")
-            object.__setattr__(self, "threshold", float(self.threshold))
+            object.__setattr__(self, "threshold", threshold)
 
     @property
     def sign(self) -> float:

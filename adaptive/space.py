@@ -34,9 +34,13 @@ _TOLERANCE = 1e-9
 def _finite_number(field_name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValidationError(field_name, value, "must be a number")
-    if not math.isfinite(float(value)):
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValidationError(field_name, value, "is too large for a float") from None
+    if not math.isfinite(number):
         raise ValidationError(field_name, value, "must be finite (not NaN or inf)")
-    return float(value)
+    return number
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,8 @@ def _number(field_name: str, value: Any) -> float:
         v = float(value)
     except (TypeError, ValueError):
         raise ValidationError(field_name, value, "must be a number") from None
+    except OverflowError:
+        raise ValidationError(field_name, value, "is too large for a float") from None
     if not math.isfinite(v):
         raise ValidationError(field_name, value, "must be finite (not NaN or inf)")
     return v

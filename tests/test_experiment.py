@@ -162,6 +162,7 @@ FULL = {"engagement": 1.0, "cpu_ms": 90.0}
         (lambda e: e.complete(np.float64(1), FULL), NotFoundError, "trial_id"),
         (lambda e: e.complete(True, FULL), NotFoundError, "trial_id"),
         (lambda e: e.trials(status="done"), ValidationError, "status"),
+        (lambda e: e.complete(1, {"engagement": 10**400, "cpu_ms": 1.0}), ValidationError, "metrics.engagement.mean"),
         (lambda e: e.suggest(0), ValidationError, "n"),
         (lambda e: e.suggest(2.5), ValidationError, "n"),
         (lambda e: e.suggest(1, source=""), ValidationError, "source"),

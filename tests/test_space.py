@@ -192,3 +192,20 @@ def test_dict_roundtrip():
     again = SearchSpace.from_dict(space.to_dict())
     assert again.parameters == space.parameters
     assert [c.text for c in again.constraints] == ["x + 2*n <= 12"]
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: ad.Float(0, 10**400), "high"),
+        (lambda: ad.Int(0, 10**400), "high"),
+        (lambda: ad.SearchSpace({"x": ad.Float(0, 1)}, [f"{10**400}*x <= 1"]), "parameter_constraints"),
+        (lambda: ad.SearchSpace({"x": ad.Float(0, 1)}, ["x + " * 50_000 + "x <= 1"]), "parameter_constraints"),
+        (lambda: ad.SearchSpace({"x": ad.Float(0, 1)}, ["(" * 900 + "x" + ")" * 900 + " <= 1"]), "parameter_constraints"),
+        (lambda: ad.Maximize("m", threshold=10**400), "objectives.m.threshold"),
+    ],
+)
+def test_huge_numbers_and_texts_are_validation_errors(make, field):
+    with pytest.raises(ad.ValidationError) as info:
+        make()
+    assert info.value.field == field

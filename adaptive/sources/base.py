@@ -162,7 +162,10 @@ def _number(value: Any) -> float | None:
         return None
     if isinstance(value, (bool, str)):
         raise ValueError(f"{value!r} is not a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{str(value)[:20]}... is too large for a float") from None
 
 
 def collect(source: MetricSource, experiment: str, trials: Sequence[Trial]) -> FetchResult:
