@@ -169,30 +169,36 @@ def _table(frame: pd.DataFrame, as_csv: bool) -> None:
 def cmd_status(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from adaptive.experiment import list_experiments, load_experiment
+    from collections import Counter
+
+    from adaptive.config import SPEC_VERSION, read_spec
     from adaptive.storage import Database
     from adaptive.storage import repository as repo
 
     db = Database(args.storage, create=False)
-    names = [args.name] if args.name else list_experiments(storage=db)
+    names = [args.name] if args.name else db.run(repo.experiment_names, readonly=True)
     rows = []
     for name in names:
+        def read(session, n=name):  # noqa: ANN001, ANN202 - one read transaction per experiment
+            stored = repo.get_experiment(session, n)
+            return (stored, repo.load_trials(session, stored), repo.rounds(session, stored, limit=1),
+                    repo.export_versions(session, stored))
+
+        stored, trials, last, exports = db.run(read, readonly=True)
         try:
-            exp = load_experiment(name, storage=db)
+            read_spec(stored.spec, SPEC_VERSION)  # validated without loading the modelling stack
         except AdaptiveError as exc:
             if args.name:
                 raise
             # one unreadable experiment must not hide the others
             rows.append({"experiment": name, "error": str(exc).splitlines()[0]})
             continue
-        frame = exp.trials_frame()
-        last = db.run(lambda s, n=name: repo.rounds(s, repo.get_experiment(s, n), limit=1), readonly=True)
-        counts = frame["status"].value_counts().to_dict() if len(frame) else {}
+        counts = Counter(t.status.value for t in trials)
         rows.append({
-            "experiment": name, "trials": len(frame), "running": counts.get("RUNNING", 0),
+            "experiment": name, "trials": len(trials), "running": counts.get("RUNNING", 0),
             "completed": counts.get("COMPLETED", 0), "failed": counts.get("FAILED", 0),
             "last_round": f"{last[0]['status']} {last[0]['started_at']:%Y-%m-%d %H:%M}" if last else "-",
-            "exports": len(exp.export_versions()),
+            "exports": len(exports),
             "last_error": _short(last[0]["error"]) if last else "",
         })
     frame = pd.DataFrame(rows)

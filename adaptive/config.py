@@ -25,6 +25,8 @@ from adaptive.objectives import Objective, OptimizationConfig
 from adaptive.space import Choice, Fixed, Float, Int, SearchSpace, parameter_from_dict
 from adaptive.trial import TARGET_SOURCE, check_source
 
+SPEC_VERSION = 1  # the layout of experiments.spec
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -315,6 +317,15 @@ def load_config(path: str | Path) -> ExperimentConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError("config", str(p), f"not valid TOML: {exc}") from None
     return parse_config(data, path=str(p))
+
+
+def read_spec(spec: Mapping[str, Any], spec_version: int) -> tuple[SearchSpace, OptimizationConfig, GenerationSettings]:
+    """An experiment's stored definition, validated (without torch: ``adaptive status`` reads it)."""
+    if spec.get("version") != spec_version:
+        raise ValidationError("spec.version", spec.get("version"), f"this adaptive reads version {spec_version}")
+    space = SearchSpace.from_dict(spec["search_space"])
+    config = OptimizationConfig.from_dict(spec["optimization"], parameter_names=space.parameters)
+    return space, config, GenerationSettings.from_dict(spec.get("generation"))
 
 
 def spec_of(config: ExperimentConfig, spec_version: int) -> dict[str, Any]:

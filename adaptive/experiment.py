@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from adaptive import serving
 from adaptive._expressions import check_experiment_name
+from adaptive.config import SPEC_VERSION, read_spec
 from adaptive.analysis import distribution as dist_lib
 from adaptive.analysis import observed_frontier, trials_frame
 from adaptive.analysis.hypervolume import hypervolume, reference_point
@@ -34,7 +35,6 @@ from adaptive.trial import TARGET_SOURCE, Trial, TrialStatus, check_source, pars
 
 logger = logging.getLogger(__name__)
 
-SPEC_VERSION = 1
 MAX_BATCH = 10_000
 
 
@@ -511,15 +511,10 @@ def load_experiment(name: str, *, storage: str | Database | None = None, device:
 
 
 def _from_stored(stored: repo.StoredExperiment, database: Database, device: str | None) -> Experiment:
-    spec = stored.spec
-    if spec.get("version") != SPEC_VERSION:
-        raise ValidationError("spec.version", spec.get("version"), f"this adaptive reads version {SPEC_VERSION}")
-    space = SearchSpace.from_dict(spec["search_space"])
-    config = OptimizationConfig.from_dict(spec["optimization"], parameter_names=space.parameters)
+    space, config, generation = read_spec(stored.spec, SPEC_VERSION)
     return Experiment(
         stored.name, search_space=space, config=config, target_source=stored.target_source,
-        seed=stored.seed, database=database, generation=GenerationSettings.from_dict(spec.get("generation")),
-        device=device,
+        seed=stored.seed, database=database, generation=generation, device=device,
     )
 
 

@@ -91,7 +91,7 @@ def test_status_lists_every_experiment_when_one_cannot_be_loaded(tmp_path):
     assert alone.returncode == 1 and alone.stderr.startswith("adaptive: error:") and alone.stderr.count("\n") == 1
 
 
-def test_help_and_config_parsing_load_no_modelling_stack():
+def test_help_config_parsing_and_status_load_no_modelling_stack(tmp_path):
     code = (
         "import sys\n"
         "from adaptive.cli import main\n"
@@ -101,14 +101,19 @@ def test_help_and_config_parsing_load_no_modelling_stack():
         "for name in ('feed_ranking', 'posts_to_load', 'video_upload_quality'):\n"
         "    load_config(f'configs/{name}.toml')\n"
         "config_modules = sorted(m for m in ('torch', 'pandas', 'botorch', 'gpytorch') if m in sys.modules)\n"
-        "print(help_modules, config_modules)\n"
+        "main(['status', '--storage', sys.argv[1]])\n"
+        "status_modules = sorted(m for m in ('torch', 'botorch', 'gpytorch') if m in sys.modules)\n"
+        "print(help_modules, config_modules, status_modules)\n"
     )
     from pathlib import Path
 
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    ad.create_experiment("e", storage=url, parameters={"x": ad.Float(0, 1)}, objectives=[ad.Maximize("m")])
+    result = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, timeout=300,
                             cwd=Path(__file__).parent.parent)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[-2] == "[] []", result.stdout
+    assert result.stdout.split("\n")[-2] == "[] [] []", result.stdout
+    assert result.stdout.split("\n")[-3].split()[0] == "e"  # the status line
 
 
 def test_read_commands_create_nothing_and_db_current_advises_correctly(tmp_path):
