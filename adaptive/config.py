@@ -105,12 +105,6 @@ METRICS_KEYS = {
     "sql": {"kind", "url", "url_env", "query", "timeout"},
     "file": {"kind", "path", "timeout"},
 }
-PARAMETER_KEYS = {
-    "float": {"type", "low", "high", "log"},
-    "int": {"type", "low", "high", "log"},
-    "choice": {"type", "values", "ordered"},
-    "fixed": {"type", "value"},
-}
 
 
 def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -136,9 +130,18 @@ def _string_list(data: Mapping[str, Any], key: str) -> list[str]:
     return value
 
 
-def _positive_int(where: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValidationError(where, value, f"must be an integer >= {low}")
+def check_export_options(options: Mapping[str, Any], where: str = "") -> None:
+    """Types and ranges of ``export_distribution``'s numeric options, for the API and ``[export]`` alike."""
+    for key, low in (("top_k", 1), ("n_draws", 1), ("model_candidates", 0)):
+        if key not in options or (key == "top_k" and options[key] is None):
+            continue
+        value = options[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValidationError(f"{where}{key}", value, f"must be an integer >= {low}")
+    if "min_weight" in options:
+        w = options["min_weight"]
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < 1:
+            raise ValidationError(f"{where}min_weight", w, "must be a number in [0, 1)")
 
 
 def _export(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,16 +152,7 @@ def _export(data: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("path", "prefer"):
         if key in data and (not isinstance(data[key], str) or not data[key]):
             raise ValidationError(f"export.{key}", data[key], "must be a non-empty string")
-    if "top_k" in data:
-        _positive_int("export.top_k", data["top_k"], 1)
-    if "n_draws" in data:
-        _positive_int("export.n_draws", data["n_draws"], 1)
-    if "model_candidates" in data:
-        _positive_int("export.model_candidates", data["model_candidates"], 0)
-    if "min_weight" in data:
-        w = data["min_weight"]
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < 1:
-            raise ValidationError("export.min_weight", w, "must be a number in [0, 1)")
+    check_export_options(data, "export.")
     if "constraints" in data:
         _string_list({"export.constraints": data["constraints"]}, "export.constraints")
     if "weights" in data:
@@ -234,12 +228,6 @@ def _rounds(data: Mapping[str, Any], target: str) -> RoundPolicy:
 def _parameter(name: str, data: Any) -> Any:
     if not isinstance(data, Mapping):
         raise ValidationError(f"parameters.{name}", data, "must be a table with type = 'float' | 'int' | 'choice' | 'fixed'")
-    kind = data.get("type")
-    if kind in PARAMETER_KEYS:
-        _no_unknown_keys(data, PARAMETER_KEYS[kind], f"parameters.{name}")
-    for flag in ("log", "ordered"):
-        if flag in data and not isinstance(data[flag], bool):
-            raise ValidationError(f"parameters.{name}.{flag}", data[flag], "must be true or false")
     try:
         return parameter_from_dict(data)
     except ValidationError as exc:

@@ -7,9 +7,9 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from adaptive.config import ExperimentConfig, incompatibilities, spec_of
+from adaptive.config import SPEC_VERSION, ExperimentConfig, incompatibilities, spec_of
 from adaptive.errors import DuplicateNameError, NotFoundError, ValidationError
-from adaptive.experiment import SPEC_VERSION, Experiment, load_experiment
+from adaptive.experiment import Experiment, load_experiment
 from adaptive.space import SearchSpace
 from adaptive.storage import Database, open_database
 from adaptive.storage import repository as repo

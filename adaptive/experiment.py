@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from adaptive import serving
 from adaptive._expressions import check_experiment_name
-from adaptive.config import SPEC_VERSION, read_spec
+from adaptive.config import SPEC_VERSION, check_export_options, read_spec
 from adaptive.analysis import distribution as dist_lib
 from adaptive.analysis import observed_frontier, trials_frame
 from adaptive.analysis.hypervolume import hypervolume, reference_point
@@ -333,13 +333,9 @@ class Experiment:
                 version is stored only if the file could be written: a bad path raises
                 :class:`ValidationError` (field ``path``) and stores nothing.
         """
-        for name, value, low in (("n_draws", n_draws, 1), ("model_candidates", model_candidates, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValidationError(name, value, f"must be an integer >= {low}")
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-            raise ValidationError("top_k", top_k, "must be a positive integer")
-        if isinstance(min_weight, bool) or not isinstance(min_weight, (int, float)) or not 0 <= min_weight < 1:
-            raise ValidationError("min_weight", min_weight, "must be in [0, 1)")
+        check_export_options(
+            {"n_draws": n_draws, "model_candidates": model_candidates, "top_k": top_k, "min_weight": min_weight}
+        )
         if path is not None:
             _check_output_path(path)
         preference = dist_lib.build_preference(self.config, prefer=prefer, weights=weights, constraints=constraints)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -243,9 +245,6 @@ def stage_file(path: str | Path, text: str) -> Path:
     is on disk (fsync) when this returns. Raises ``OSError`` when the folder is missing
     or not writable, before anything else has changed.
     """
-    import os
-    import tempfile
-
     target = Path(path)
     if target.is_dir():
         raise IsADirectoryError(f"{target} is a directory")
@@ -264,8 +263,6 @@ def stage_file(path: str | Path, text: str) -> Path:
 
 def write_atomic(path: str | Path, text: str) -> None:
     """Replace ``path`` with ``text`` in one rename (readers never see a partial file)."""
-    import os
-
     staged = stage_file(path, text)
     try:
         os.replace(staged, path)

@@ -43,6 +43,11 @@ def _finite_number(field_name: str, value: Any) -> float:
     return number
 
 
+def _check_flag(field_name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(field_name, value, "must be true or false")
+
+
 @dataclass(frozen=True)
 class Float:
     """A real parameter in ``[low, high]``; ``log=True`` searches on log scale (needs ``low > 0``)."""
@@ -52,6 +57,7 @@ class Float:
     log: bool = False
 
     def __post_init__(self) -> None:
+        _check_flag("log", self.log)
         low = _finite_number("low", self.low)
         high = _finite_number("high", self.high)
         if low >= high:
@@ -96,6 +102,7 @@ class Int:
     log: bool = False
 
     def __post_init__(self) -> None:
+        _check_flag("log", self.log)
         for name in ("low", "high"):
             value = getattr(self, name)
             _finite_number(name, value)
@@ -150,6 +157,7 @@ class Choice:
     ordered: bool = False
 
     def __post_init__(self) -> None:
+        _check_flag("ordered", self.ordered)
         if isinstance(self.values, (str, bytes)) or not isinstance(self.values, Sequence):
             raise ValidationError("values", self.values, "must be a list of values")
         values = tuple(self.values)
@@ -215,18 +223,30 @@ class Fixed:
 Parameter = Union[Float, Int, Choice, Fixed]
 
 
+PARAMETER_KEYS = {
+    "float": {"type", "low", "high", "log"},
+    "int": {"type", "low", "high", "log"},
+    "choice": {"type", "values", "ordered"},
+    "fixed": {"type", "value"},
+}
+
+
 def parameter_from_dict(data: Mapping[str, Any]) -> Parameter:
-    """Inverse of ``Parameter.to_dict()``."""
+    """Inverse of ``Parameter.to_dict()``; an unknown key is refused (field: the key)."""
     kind = data.get("type")
+    if kind not in PARAMETER_KEYS:
+        raise ValidationError("type", kind, "expected one of 'float', 'int', 'choice', 'fixed'")
+    for key in data:
+        if key not in PARAMETER_KEYS[kind]:
+            raise ValidationError(key, data[key], f"unknown key for a {kind} parameter; known: {sorted(PARAMETER_KEYS[kind])}")
     if kind == "float":
-        return Float(data["low"], data["high"], log=bool(data.get("log", False)))
+        return Float(data["low"], data["high"], log=data.get("log", False))
     if kind == "int":
-        return Int(data["low"], data["high"], log=bool(data.get("log", False)))
+        return Int(data["low"], data["high"], log=data.get("log", False))
     if kind == "choice":
-        return Choice(list(data["values"]), ordered=bool(data.get("ordered", False)))
-    if kind == "fixed":
-        return Fixed(data["value"])
-    raise ValidationError("type", kind, "expected one of 'float', 'int', 'choice', 'fixed'")
+        values = data["values"]
+        return Choice(list(values) if isinstance(values, (list, tuple)) else values, ordered=data.get("ordered", False))
+    return Fixed(data["value"])
 
 
 @dataclass(frozen=True)

@@ -209,3 +209,19 @@ def test_huge_numbers_and_texts_are_validation_errors(make, field):
     with pytest.raises(ad.ValidationError) as info:
         make()
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: ad.Float(1, 10, log="yes"), "log"),
+        (lambda: ad.Int(1, 10, log=1), "log"),
+        (lambda: ad.Choice(["a", "b"], ordered="no"), "ordered"),
+        (lambda: ad.SearchSpace.from_dict({"parameters": {"x": {"type": "float", "low": 0, "high": 1, "lg": True}},
+                                           "constraints": []}), "lg"),
+    ],
+)
+def test_flags_are_booleans_and_stored_parameters_have_no_unknown_keys(make, field):
+    with pytest.raises(ad.ValidationError) as info:
+        make()
+    assert info.value.field.endswith(field)

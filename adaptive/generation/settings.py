@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from adaptive.space import SearchSpace
 
 
+def _check_keys(table: Mapping[str, Any], settings: type, where: str) -> None:
+    known = sorted(f.name for f in fields(settings))
+    for key in table:
+        if key not in known:
+            raise ValidationError(f"{where}.{key}", table[key], f"unknown key; known: {known}")
+
+
 @dataclass(frozen=True)
 class OptimizerSettings:
     """Multi-start L-BFGS-B: ``raw_samples`` scored starts, the best ``num_restarts`` refined."""
@@ -64,9 +71,7 @@ class GenerationSettings:
                 raise ValidationError(f"generation.{name}", getattr(self, name), "must be true or false")
         opt = self.optimizer
         if isinstance(opt, Mapping):
-            unknown = sorted(set(opt) - {f.name for f in fields(OptimizerSettings)})
-            if unknown:
-                raise ValidationError(f"generation.optimizer.{unknown[0]}", opt[unknown[0]], "unknown key")
+            _check_keys(opt, OptimizerSettings, "generation.optimizer")
             object.__setattr__(self, "optimizer", OptimizerSettings(**opt))
         elif not isinstance(opt, OptimizerSettings):
             raise ValidationError("generation.optimizer", opt, "must be a table of optimizer settings")
@@ -88,19 +93,5 @@ class GenerationSettings:
     def from_dict(cls, data: Mapping[str, Any] | None) -> GenerationSettings:
         """From a config's ``[generation]`` table; an unknown key is refused with its path."""
         data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        for key in data:
-            if key not in known:
-                raise ValidationError(f"generation.{key}", data[key], f"unknown key; known: {sorted(known)}")
-        opt = data.get("optimizer")
-        if opt is not None and not isinstance(opt, (Mapping, OptimizerSettings)):
-            raise ValidationError("generation.optimizer", opt, "must be a table")
-        if isinstance(opt, Mapping):
-            known_opt = {f.name for f in fields(OptimizerSettings)}
-            for key in opt:
-                if key not in known_opt:
-                    raise ValidationError(
-                        f"generation.optimizer.{key}", opt[key], f"unknown key; known: {sorted(known_opt)}"
-                    )
-            data["optimizer"] = dict(opt)
+        _check_keys(data, cls, "generation")  # the optimizer table is checked by __post_init__
         return cls(**data)
