@@ -24,6 +24,7 @@ _EXPORTS = {
     "ValidationError": "adaptive.errors",
     "Experiment": "adaptive.experiment",
     "create_experiment": "adaptive.experiment",
+    "delete_experiment": "adaptive.experiment",
     "list_experiments": "adaptive.experiment",
     "load_experiment": "adaptive.experiment",
     "ModelBest": "adaptive.analysis.predictions",
@@ -77,7 +78,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
         TrialStateError,
         ValidationError,
     )
-    from adaptive.experiment import Experiment, create_experiment, list_experiments, load_experiment
+    from adaptive.experiment import Experiment, create_experiment, delete_experiment, list_experiments, load_experiment
     from adaptive.generation import GenerationSettings, OptimizerSettings
     from adaptive.objectives import Maximize, Minimize, Objective, OutcomeConstraint
     from adaptive.serving import ServingDistribution

@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adaptive.errors import AdaptiveError, ValidationError
 
@@ -75,7 +75,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         exp, results = run_demo(args.storage, rounds=args.rounds, batch=args.batch)
     for r in results:
-        print(f"round {r.round_id}: {r.status.lower()}, completed {r.counts.get('completed', 0)}, "
+        print(f"round {r.round_number}: {r.status.lower()}, completed {r.counts.get('completed', 0)}, "
               f"proposed {sum(r.counts.get('proposed', {}).values())}")
     frame = exp.trials_frame()
     print(f"experiment {exp.name!r} in {exp.database.masked_url}: {len(frame)} trials")
@@ -151,24 +151,61 @@ def cmd_round(args: argparse.Namespace) -> int:
         return EXIT_BUSY
     for error in result.errors:
         print(f"adaptive: warning: {error}", file=sys.stderr)
-    print(f"{name}: round {result.round_id} {result.status.lower()} in {result.seconds:.1f}s: "
+    print(f"{name}: round {result.round_number} {result.status.lower()} in {result.seconds:.1f}s: "
           + ", ".join(f"{k}={v}" for k, v in result.counts.items()))
     return {"DONE": EXIT_OK, "DEGRADED": EXIT_DEGRADED}.get(result.status, EXIT_ERROR)
 
 
-def _table(frame: pd.DataFrame, as_csv: bool) -> None:
+def _table(frame: pd.DataFrame, output: str) -> None:
+    """Print ``frame`` as a table, CSV or JSON (a list of records; NaN as null, times in ISO 8601)."""
     import pandas as pd
 
-    if as_csv:
+    if output == "csv":
         frame.to_csv(sys.stdout, index=False)
+    elif output == "json":
+        print(frame.to_json(orient="records", date_format="iso", double_precision=15, indent=1))
     else:
         with pd.option_context("display.width", 160, "display.max_columns", 50, "display.precision", 4):
             print(frame.to_string(index=False) if len(frame) else "(none)")
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    import pandas as pd
+def _records(rows: list[dict[str, Any]], output: str) -> None:
+    """Print plain rows as :func:`_table` prints a frame, without importing pandas (status and
+    rounds are what an operator runs most, so they start fast)."""
+    import csv
+    import json
+    from datetime import datetime
 
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    if output == "json":
+        def default(value: object) -> str:
+            if isinstance(value, datetime):
+                return value.isoformat()
+            raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+        print(json.dumps([{c: row.get(c) for c in columns} for row in rows], indent=1, default=default))
+    elif output == "csv":
+        writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({c: "" if row.get(c) is None else row[c] for c in columns} for row in rows)
+    elif not rows:
+        print("(none)")
+    else:
+        cells = [[str(c) for c in columns]] + [["" if row.get(c) is None else str(row[c]) for c in columns] for row in rows]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+        for line in cells:  # right-aligned like pandas' tables
+            print(" ".join(cell.rjust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+def _output_args(parser: argparse.ArgumentParser) -> None:
+    formats = parser.add_mutually_exclusive_group()
+    formats.add_argument("--csv", dest="output", action="store_const", const="csv", default="table",
+                         help="CSV instead of a table")
+    formats.add_argument("--json", dest="output", action="store_const", const="json",
+                         help="JSON (a list of records) instead of a table")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from adaptive.config import SPEC_VERSION, read_spec
@@ -194,21 +231,26 @@ def cmd_status(args: argparse.Namespace) -> int:
             rows.append({"experiment": name, "error": str(exc).splitlines()[0]})
             continue
         counts = Counter(t.status.value for t in trials)
-        rows.append({
+        row = {
             "experiment": name, "trials": len(trials), "running": counts.get("RUNNING", 0),
             "completed": counts.get("COMPLETED", 0), "failed": counts.get("FAILED", 0),
             "last_round": f"{last[0]['status']} {last[0]['started_at']:%Y-%m-%d %H:%M}" if last else "-",
             "exports": len(exports),
             "last_error": _short(last[0]["error"]) if last else "",
-        })
-    frame = pd.DataFrame(rows)
-    broken = frame["error"].notna() if "error" in frame else pd.Series(False, index=frame.index)
-    if broken.any():
-        frame["error"] = frame["error"].fillna("")
-    _table(frame, False)
-    for name in frame.loc[broken, "experiment"]:
+        }
+        if args.output != "table":  # machine-readable: fields apart, errors in full
+            row.update(
+                abandoned=counts.get("ABANDONED", 0), last_round=last[0]["number"] if last else None,
+                last_round_status=last[0]["status"] if last else None,
+                last_round_started=last[0]["started_at"] if last else None,
+                last_error=last[0]["error"] if last else None,
+            )
+        rows.append(row)
+    _records(rows, args.output)
+    broken = [row["experiment"] for row in rows if row.get("error")]
+    for name in broken:
         print(f"adaptive: error: experiment {name!r} cannot be loaded (see the error column)", file=sys.stderr)
-    return EXIT_ERROR if broken.any() else EXIT_OK
+    return EXIT_ERROR if broken else EXIT_OK
 
 
 def _short(text: str | None, limit: int = 80) -> str:
@@ -217,40 +259,84 @@ def _short(text: str | None, limit: int = 80) -> str:
 
 
 def cmd_rounds(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from adaptive.storage import Database
     from adaptive.storage import repository as repo
 
     db = Database(args.storage, create=False)
     rounds = db.run(lambda s: repo.rounds(s, repo.get_experiment(s, args.name), limit=args.limit), readonly=True)
+    table = args.output == "table"
     rows = []
     for r in rounds:
         counts = r["counts"] or {}
         seconds = (counts.get("seconds") or {}).get("total")
+        proposed = sum((counts.get("proposed") or {}).values()) if "proposed" in counts else None
         rows.append({
-            "round": r["id"], "started": f"{r['started_at']:%Y-%m-%d %H:%M:%S}", "host": r["host"] or "",
-            "status": r["status"], "seconds": "" if seconds is None else f"{seconds:.1f}",
-            "completed": counts.get("completed", ""), "failed_stale": counts.get("failed_stale", ""),
-            "proposed": sum((counts.get("proposed") or {}).values()) if "proposed" in counts else "",
+            "round": r["number"], "started": f"{r['started_at']:%Y-%m-%d %H:%M:%S}" if table else r["started_at"],
+            "host": r["host"], "status": r["status"],
+            "seconds": (f"{seconds:.1f}" if table else round(seconds, 3)) if seconds is not None else None,
+            "completed": counts.get("completed"), "failed_stale": counts.get("failed_stale"), "proposed": proposed,
             "errors": len(counts.get("errors") or ([r["error"]] if r["error"] else [])),
-            "error": r["error"] if args.csv else _short(r["error"]),
+            "error": _short(r["error"]) if table else r["error"],
         })
-    _table(pd.DataFrame(rows), args.csv)
+    _records(rows, args.output)
     return EXIT_OK
 
 
 def cmd_trials(args: argparse.Namespace) -> int:
     from adaptive.experiment import load_experiment
 
-    _table(load_experiment(args.name, storage=args.storage).trials_frame(), args.csv)
+    _table(load_experiment(args.name, storage=args.storage).trials_frame(), args.output)
     return EXIT_OK
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
     from adaptive.experiment import load_experiment
 
-    _table(load_experiment(args.name, storage=args.storage).pareto_frontier(model=args.model), args.csv)
+    _table(load_experiment(args.name, storage=args.storage).pareto_frontier(model=args.model), args.output)
+    return EXIT_OK
+
+
+def cmd_trial(args: argparse.Namespace) -> int:
+    from adaptive.experiment import load_experiment
+
+    metrics = _metrics(args.metric) if args.trial_command == "complete" else None
+    exp = load_experiment(args.name, storage=args.storage)
+    if metrics is not None:
+        trial = exp.complete(args.trial_id, metrics)
+    elif args.trial_command == "fail":
+        trial = exp.fail(args.trial_id, args.reason)
+    else:
+        trial = exp.abandon(args.trial_id, args.reason)
+    print(f"{exp.name}: trial {trial.id} {trial.status.value}")
+    return EXIT_OK
+
+
+def _metrics(items: list[str]) -> dict[str, float | tuple[float, float]]:
+    """``METRIC=MEAN`` or ``METRIC=MEAN:SEM`` items as ``Experiment.complete`` takes them."""
+    out: dict[str, float | tuple[float, float]] = {}
+    for item in items:
+        metric, sep, value = item.partition("=")
+        mean, _, sem = value.partition(":")
+        try:
+            out[metric] = (float(mean), float(sem)) if sem else float(mean)
+        except ValueError:
+            raise ValidationError("--metric", item, "expected METRIC=MEAN or METRIC=MEAN:SEM") from None
+        if not sep or not metric:
+            raise ValidationError("--metric", item, "expected METRIC=MEAN or METRIC=MEAN:SEM")
+    return out
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from adaptive.experiment import delete_experiment, list_experiments
+
+    if not args.yes:
+        if args.name not in list_experiments(storage=args.storage):
+            raise ValidationError("name", args.name, "no such experiment; 'adaptive status' lists them")
+        print(f"adaptive: error: deleting {args.name!r} removes its trials, rounds and exports for good; "
+              "add --yes to do it", file=sys.stderr)
+        return EXIT_USAGE
+    counts = delete_experiment(args.name, storage=args.storage)
+    print(f"{args.name}: deleted with " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     return EXIT_OK
 
 
@@ -315,13 +401,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="one line per experiment: trials by status, last round, exports")
     status.add_argument("name", nargs="?", help="one experiment (default: all)")
+    _output_args(status)
     _storage_arg(status)
     status.set_defaults(func=cmd_status)
 
     rounds = sub.add_parser("rounds", help="the latest rounds of an experiment: status, counts, errors")
     rounds.add_argument("name", help="experiment name")
     rounds.add_argument("--limit", type=int, default=20, help="how many rounds, newest first (default 20)")
-    rounds.add_argument("--csv", action="store_true", help="CSV instead of a table, errors in full")
+    _output_args(rounds)
     _storage_arg(rounds)
     rounds.set_defaults(func=cmd_rounds)
 
@@ -329,11 +416,34 @@ def build_parser() -> argparse.ArgumentParser:
                                      ("pareto", cmd_pareto, "the Pareto frontier of an experiment")):
         p = sub.add_parser(command, help=help_text)
         p.add_argument("name", help="experiment name")
-        p.add_argument("--csv", action="store_true", help="CSV instead of a table")
+        _output_args(p)
         if command == "pareto":
             p.add_argument("--model", action="store_true", help="frontier by model predictions, with sems")
         _storage_arg(p)
         p.set_defaults(func=func)
+
+    trial = sub.add_parser("trial", help="complete, fail or abandon a RUNNING trial by hand").add_subparsers(
+        dest="trial_command", required=True, parser_class=_VerboseEverywhere
+    )
+    for command, help_text in (("complete", "record the trial's metrics and mark it COMPLETED"),
+                               ("fail", "mark the trial FAILED (it ran but produced no usable data)"),
+                               ("abandon", "mark the trial ABANDONED (never deployed; no longer pending)")):
+        p = trial.add_parser(command, help=help_text)
+        p.add_argument("name", help="experiment name")
+        p.add_argument("trial_id", type=int, metavar="ID", help="trial id (see 'adaptive trials NAME')")
+        if command == "complete":
+            p.add_argument("--metric", action="append", required=True, metavar="METRIC=MEAN[:SEM]",
+                           help="an observed metric, in its units (repeat for each; every objective is needed)")
+        else:
+            p.add_argument("--reason", help="why, kept with the trial")
+        _storage_arg(p)
+        p.set_defaults(func=cmd_trial)
+
+    delete = sub.add_parser("delete", help="delete an experiment with its trials, rounds and exports")
+    delete.add_argument("name", help="experiment name")
+    delete.add_argument("--yes", action="store_true", help="really delete (without it nothing is deleted)")
+    _storage_arg(delete)
+    delete.set_defaults(func=cmd_delete)
 
     report = sub.add_parser("report", help="write a self-contained HTML report (figures and trials)")
     report.add_argument("name", help="experiment name")

@@ -8,30 +8,29 @@ import os
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-import numpy as np
-import pandas as pd
-import torch
 from sqlalchemy.orm import Session
 
 from adaptive import serving
 from adaptive._expressions import check_experiment_name
 from adaptive.config import SPEC_VERSION, check_export_options, read_spec
-from adaptive.analysis import distribution as dist_lib
-from adaptive.analysis import observed_frontier, trials_frame
-from adaptive.analysis.hypervolume import hypervolume, reference_point
-from adaptive.analysis.predictions import ModelBest, best_by_model, model_frontier, predict_frame
-from adaptive.analysis.sources import source_report
 from adaptive.errors import DuplicateNameError, NoAdaptiveDatabaseError, NotFoundError, ValidationError
-from adaptive.generation import GenerationSettings, feasible_signed_objectives, propose
-from adaptive.modeling import WarmStarts, fit_each_metric, resolve_device
+from adaptive.generation.settings import GenerationSettings
 from adaptive.serving import ServingDistribution
 from adaptive.objectives import Objective, OptimizationConfig, OutcomeConstraint
 from adaptive.space import Parameter, SearchSpace
 from adaptive.storage import Database, open_database
 from adaptive.storage import repository as repo
 from adaptive.trial import TARGET_SOURCE, Trial, TrialStatus, check_source, parse_observations
+
+if TYPE_CHECKING:
+    # The modelling stack (torch, BoTorch, pandas) is imported by the methods that model:
+    # a cron round with nothing to propose, and every read of trials, start without it.
+    import pandas as pd
+    import torch
+
+    from adaptive.analysis.predictions import ModelBest
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +73,19 @@ class Experiment:
         self.seed = seed
         self.database = database
         self.generation = generation or GenerationSettings()
-        self.device = resolve_device(device)
+        self._device: torch.device | None = None
+        self._device_spec = device
+        if device is not None:  # a device asked for by name is checked at once
+            _ = self.device
+
+    @property
+    def device(self) -> torch.device:
+        """The torch device models run on (resolved from ``$ADAPTIVE_DEVICE`` on first use when not given)."""
+        if self._device is None:
+            from adaptive.modeling.device import resolve_device
+
+            self._device = resolve_device(self._device_spec)
+        return self._device
 
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, storage={self.database.masked_url!r})"
@@ -93,6 +104,9 @@ class Experiment:
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_BATCH:
             raise ValidationError("n", n, f"must be an integer from 1 to {MAX_BATCH}")
         check_source(source)
+
+        from adaptive.generation import propose
+        from adaptive.modeling import WarmStarts
 
         def work(session: Session) -> list[Trial]:
             # Proposals are made under the experiment's lock, so concurrent calls
@@ -209,6 +223,8 @@ class Experiment:
 
     def trials_frame(self) -> pd.DataFrame:
         """One row per trial: id, status, source, generator, times, parameters, ``<metric>`` and ``<metric>_sem``."""
+        from adaptive.analysis import trials_frame
+
         return trials_frame(self.trials(), list(self.search_space.parameters), self.config.metrics)
 
     def pareto_frontier(self, *, model: bool = False) -> pd.DataFrame:
@@ -220,9 +236,13 @@ class Experiment:
         """
         trials = self.trials()
         if model:
+            from adaptive.analysis.predictions import model_frontier
+
             return model_frontier(
                 self.search_space, self.config, trials, source=self.target_source, device=self.device, seed=self.seed
             )
+        from adaptive.analysis import observed_frontier
+
         return observed_frontier(
             trials, self.config, source=self.target_source, parameter_names=list(self.search_space.parameters)
         )
@@ -231,6 +251,9 @@ class Experiment:
         """Hypervolume of the feasible observed target-source trials, in the objectives' units
         multiplied together. The reference point is the objective thresholds (inferred from the
         observed front where absent). With one objective: best feasible value minus its threshold."""
+        from adaptive.analysis.hypervolume import hypervolume, reference_point
+        from adaptive.generation import feasible_signed_objectives
+
         Y = feasible_signed_objectives(self.config, self.trials(), self.target_source)
         return hypervolume(Y, reference_point(self.config, Y))
 
@@ -239,6 +262,8 @@ class Experiment:
         ``<metric>_mean`` and ``<metric>_sem`` (posterior standard deviation of the mean, metric
         units). The model learns from ``source``'s trials and, where leave-one-out evidence says
         they help, every other source's (see :meth:`source_report`)."""
+        from adaptive.analysis.predictions import predict_frame
+
         source = check_source(source or self.target_source)
         return predict_frame(
             self.search_space, self.config.metrics, self.trials(), params_list, source=source, device=self.device,
@@ -250,6 +275,8 @@ class Experiment:
         (target minus source at the target's observed configs, mean and spread), leave-one-out
         RMSE on target trials without and with the offline data, and which model is used and
         why. See :func:`adaptive.analysis.sources.source_report` for the columns."""
+        from adaptive.analysis.sources import source_report
+
         return source_report(
             self.search_space, self.config.metrics, self.trials(), target=self.target_source, device=self.device,
             seed=self.seed,
@@ -293,6 +320,8 @@ class Experiment:
             raise ValidationError("trials", 0, f"no feasible completed {self.target_source!r} trial observes {objective.metric!r} yet")
         if not model:
             return max(candidates, key=lambda t: (objective.sign * t.observations[objective.metric].mean, -t.id))
+        from adaptive.analysis.predictions import best_by_model
+
         return best_by_model(
             self.search_space, self.config, trials, candidates, source=self.target_source, device=self.device,
             seed=self.seed, min_feasibility=float(min_feasibility),
@@ -338,6 +367,11 @@ class Experiment:
         )
         if path is not None:
             _check_output_path(path)
+        import numpy as np
+
+        from adaptive.analysis import distribution as dist_lib
+        from adaptive.modeling import fit_each_metric
+
         preference = dist_lib.build_preference(self.config, prefer=prefer, weights=weights, constraints=constraints)
         trials = self.trials()
         source = self.target_source
@@ -445,7 +479,7 @@ def create_experiment(
     generation = generation if generation is not None else GenerationSettings()
     if not isinstance(generation, GenerationSettings):
         raise ValidationError("generation", generation, "must be adaptive.GenerationSettings(...)")
-    resolved = resolve_device(device)
+    resolved = _resolve_device(device)
     spec = {
         "version": SPEC_VERSION, "search_space": space.to_dict(), "optimization": config.to_dict(),
         "generation": generation.to_dict(),
@@ -512,6 +546,35 @@ def _from_stored(stored: repo.StoredExperiment, database: Database, device: str 
         stored.name, search_space=space, config=config, target_source=stored.target_source,
         seed=stored.seed, database=database, generation=generation, device=device,
     )
+
+
+def _resolve_device(device: str | torch.device | None) -> torch.device | None:
+    """The named device, checked now; ``None`` stays None (resolved from the environment on first use)."""
+    if device is None:
+        return None
+    from adaptive.modeling.device import resolve_device
+
+    return resolve_device(device)
+
+
+def delete_experiment(name: str, *, storage: str | Database | None = None) -> dict[str, int]:
+    """Delete experiment ``name`` with its trials, observations, rounds, exports and model
+    states, for good; returns how many ``trials``, ``rounds`` and ``exports`` were deleted.
+
+    Raises:
+        NotFoundError: no such experiment.
+        RoundBusyError: a round of it is running (nothing is deleted).
+    """
+    from adaptive.locks import round_lock  # the round lock, so no running round writes into it
+
+    try:
+        database = open_database(storage, create=False)
+    except NoAdaptiveDatabaseError as exc:
+        raise NotFoundError("name", name, f"no such experiment (list_experiments() shows them): {exc}") from None
+    with round_lock(database, name):
+        counts = database.run(lambda s: repo.delete_experiment(s, name))
+    logger.info("experiment %r deleted with %s", name, counts)
+    return counts
 
 
 def list_experiments(*, storage: str | Database | None = None) -> list[str]:

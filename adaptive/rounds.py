@@ -40,7 +40,7 @@ class RoundResult:
 
     experiment: str
     status: str
-    round_id: int | None = None
+    round_number: int | None = None  # 1, 2, ... within the experiment
     counts: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -63,8 +63,10 @@ def run_round(name: str, *, storage: str | Database | None = None) -> RoundResul
 def _locked_round(exp: Experiment, database: Database, start: float) -> RoundResult:
     stored = database.run(lambda s: repo.get_experiment(s, exp.name), readonly=True)
     policy = RoundPolicy.from_dict(stored.spec.get("rounds"))
-    round_id = database.run(lambda s: repo.start_round(s, repo.get_experiment(s, exp.name), host=socket.gethostname()))
-    result = RoundResult(exp.name, "DONE", round_id)
+    round_id, number = database.run(
+        lambda s: repo.start_round(s, repo.get_experiment(s, exp.name), host=socket.gethostname())
+    )
+    result = RoundResult(exp.name, "DONE", number)
     timings: dict[str, float] = {}
     try:
         step = time.perf_counter()
@@ -97,7 +99,7 @@ def _locked_round(exp: Experiment, database: Database, start: float) -> RoundRes
     counts = {**result.counts, "errors": result.errors, "seconds": {**timings, "total": result.seconds}}
     error = "; ".join(result.errors) or None
     database.run(lambda s: repo.finish_round(s, round_id, status=result.status, counts=counts, error=error))
-    logger.info("experiment %r: round %d %s %s", exp.name, round_id, result.status, result.counts)
+    logger.info("experiment %r: round %d %s %s", exp.name, number, result.status, result.counts)
     return result
 
 

@@ -15,11 +15,11 @@ tensor); decoding maps any point of the cube back to a valid parameter dict.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-import numpy as np
 
 from adaptive._expressions import LinearInequality, check_name, parse_linear_inequality
 from adaptive.errors import DuplicateNameError, ValidationError
@@ -32,7 +32,7 @@ _TOLERANCE = 1e-9
 
 
 def _finite_number(field_name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy scalars are Real too
         raise ValidationError(field_name, value, "must be a number")
     try:
         number = float(value)
@@ -300,6 +300,7 @@ class SearchSpace:
     def _check_feasible(self) -> None:
         if not self.constraints:
             return
+        import numpy as np
         from scipy.optimize import linprog
 
         names = [n for n, p in self.parameters.items() if isinstance(p, (Float, Int))]
@@ -406,6 +407,7 @@ class SearchSpace:
 
     def decode(self, X: torch.Tensor) -> list[dict[str, Any]]:
         """Decode an ``n x d`` tensor (any values; clamped to the cube) to parameter dicts."""
+        import numpy as np
         import torch
 
         rows = X.detach().to("cpu", torch.float64).clamp(0.0, 1.0).numpy()

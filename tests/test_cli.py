@@ -91,29 +91,36 @@ def test_status_lists_every_experiment_when_one_cannot_be_loaded(tmp_path):
     assert alone.returncode == 1 and alone.stderr.startswith("adaptive: error:") and alone.stderr.count("\n") == 1
 
 
-def test_help_config_parsing_and_status_load_no_modelling_stack(tmp_path):
+def test_help_status_an_idle_round_and_config_parsing_load_no_modelling_stack(tmp_path):
     code = (
         "import sys\n"
         "from adaptive.cli import main\n"
         "try:\n    main(['round', '--help'])\nexcept SystemExit:\n    pass\n"
         "help_modules = sorted(m for m in ('torch', 'pandas', 'sqlalchemy', 'botorch') if m in sys.modules)\n"
+        "main(['status', '--storage', sys.argv[1]])\n"
+        "status_modules = sorted(m for m in ('torch', 'botorch', 'pandas', 'numpy') if m in sys.modules)\n"
+        "assert main(['round', 'e', '--storage', sys.argv[1]]) == 0\n"  # every slot taken: nothing to propose
+        "round_modules = sorted(m for m in ('torch', 'botorch', 'gpytorch', 'scipy') if m in sys.modules)\n"
         "from adaptive.config import load_config\n"
         "for name in ('feed_ranking', 'posts_to_load', 'video_upload_quality'):\n"
         "    load_config(f'configs/{name}.toml')\n"
         "config_modules = sorted(m for m in ('torch', 'pandas', 'botorch', 'gpytorch') if m in sys.modules)\n"
-        "main(['status', '--storage', sys.argv[1]])\n"
-        "status_modules = sorted(m for m in ('torch', 'botorch', 'gpytorch') if m in sys.modules)\n"
-        "print(help_modules, config_modules, status_modules)\n"
+        "print(help_modules, status_modules, round_modules, config_modules)\n"
     )
     from pathlib import Path
 
     url = f"sqlite:///{tmp_path / 'a.db'}"
     ad.create_experiment("e", storage=url, parameters={"x": ad.Float(0, 1)}, objectives=[ad.Maximize("m")])
+    from adaptive.rounds import run_round
+
+    assert run_round("e", storage=url).counts["proposed"] == {"online": 1}
     result = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, timeout=300,
                             cwd=Path(__file__).parent.parent)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[-2] == "[] [] []", result.stdout
-    assert result.stdout.split("\n")[-3].split()[0] == "e"  # the status line
+    lines = result.stdout.split("\n")
+    assert lines[-2] == "[] [] [] []", result.stdout
+    assert lines[-4].split()[0] == "e"  # the status line
+    assert "round 2 done" in lines[-3] and "proposed={'online': 0}" in lines[-3]
 
 
 def test_read_commands_create_nothing_and_db_current_advises_correctly(tmp_path):
@@ -175,6 +182,39 @@ def test_every_argument_of_every_command_has_help_text():
     assert undocumented == []
     bad = run("frobnicate")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_trials_finished_by_hand_json_output_and_delete(tmp_path):
+    import json
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    exp = ad.create_experiment("e", storage=url, parameters={"x": ad.Float(0, 1)},
+                               objectives=[ad.Maximize("m")], outcome_constraints=["c <= 1"])
+    exp.suggest(3)
+    done = run("trial", "complete", "e", "0", "--metric", "m=0.5:0.1", "--metric", "c=0.2", "--storage", url)
+    assert done.returncode == 0 and "trial 0 COMPLETED" in done.stdout, done.stderr
+    failed = run("trial", "fail", "e", "1", "--reason", "rolled back", "--storage", url)
+    assert failed.returncode == 0 and "trial 1 FAILED" in failed.stdout
+    bad = run("trial", "complete", "e", "2", "--metric", "m", "--storage", url)
+    assert bad.returncode == 1 and "--metric='m'" in bad.stderr
+    assert run("trial", "abandon", "e", "0", "--storage", url).returncode == 1  # only RUNNING trials change
+    trials = exp.trials()
+    assert trials[0].observations == {"m": ad.Observation(0.5, 0.1), "c": ad.Observation(0.2, None)}
+    assert (trials[1].status, trials[1].failure_reason) == (ad.TrialStatus.FAILED, "rolled back")
+    assert trials[2].status == ad.TrialStatus.RUNNING
+
+    status = json.loads(run("status", "--json", "--storage", url).stdout)
+    assert status == [{"experiment": "e", "trials": 3, "running": 1, "completed": 1, "failed": 1, "last_round": None,
+                       "exports": 0, "last_error": None, "abandoned": 0, "last_round_status": None,
+                       "last_round_started": None}]
+    assert run("status", "--json", "--csv", "--storage", url).returncode == 2
+
+    refused = run("delete", "e", "--storage", url)
+    assert refused.returncode == 2 and "--yes" in refused.stderr and ad.list_experiments(storage=url) == ["e"]
+    deleted = run("delete", "e", "--yes", "--storage", url)
+    assert deleted.returncode == 0 and "3 trials" in deleted.stdout
+    assert ad.list_experiments(storage=url) == []
+    assert run("delete", "e", "--yes", "--storage", url).returncode == 1
 
 
 def test_export_writes_a_servable_json_file(tmp_path):

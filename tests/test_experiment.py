@@ -290,3 +290,28 @@ def test_bad_experiment_names(storage_url, name):
 def test_unknown_experiment(storage_url):
     with pytest.raises(NotFoundError, match="list_experiments"):
         ad.load_experiment("missing", storage=storage_url)
+
+
+def test_delete_removes_everything_stored_with_the_experiment_only(storage_url):
+    import sqlalchemy as sa
+
+    from adaptive.locks import RoundBusyError, round_lock
+    from adaptive.storage import Database
+
+    doomed, kept = make(storage_url), make(storage_url, name="kept")
+    for exp in (doomed, kept):
+        trial = exp.suggest(1)[0]
+        exp.complete(trial.id, {"engagement": 1.0, "cpu_ms": 100.0, "reliability": 0.0})
+    db = Database(storage_url)
+    with round_lock(db, "feed-ranking"), pytest.raises(RoundBusyError):
+        ad.delete_experiment("feed-ranking", storage=storage_url)
+    assert ad.delete_experiment("feed-ranking", storage=storage_url) == {"trials": 1, "rounds": 0, "exports": 0}
+    assert ad.list_experiments(storage=storage_url) == ["kept"]
+    with db.engine.connect() as conn:
+        counts = {table: conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
+                  for table in ("trials", "observations")}
+    assert counts == {"trials": 1, "observations": 3}  # the other experiment's rows stay
+    assert len(kept.trials()) == 1
+    with pytest.raises(NotFoundError):
+        ad.delete_experiment("feed-ranking", storage=storage_url)
+    make(storage_url)  # the name is free again

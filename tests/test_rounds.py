@@ -49,6 +49,13 @@ def test_a_round_completes_proposes_and_is_recorded(sqlite_url):
     assert [r[0] for r in rows] == ["DONE"] * 3
 
 
+def test_rounds_are_numbered_within_each_experiment(sqlite_url):
+    setup(sqlite_url)
+    setup(sqlite_url, name="other")
+    numbers = [(name, run_round(name, storage=sqlite_url).round_number) for name in ("cron", "other", "cron", "other", "other")]
+    assert numbers == [("cron", 1), ("other", 1), ("cron", 2), ("other", 2), ("other", 3)]
+
+
 def test_stale_trials_fail_and_source_errors_are_recorded(sqlite_url, monkeypatch):
     exp = setup(sqlite_url, rounds={"max_parallel": 2, "max_trial_age": "1s"},
                 metrics={"kind": "python", "function": "tests.sources.test_sources:raising"})

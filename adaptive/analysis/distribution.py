@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from linear_operator.utils.warnings import NumericalWarning
 
 from adaptive.errors import ValidationError
 from adaptive.modeling import completed
@@ -153,12 +155,25 @@ def posterior_draws(models: Mapping[str, Any], X: torch.Tensor, *, n_draws: int,
     try:
         draws = {}
         for metric, model in models.items():
-            with torch.no_grad():
+            with torch.no_grad(), warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 posterior = model.posterior(X)
                 draws[metric] = posterior.rsample(torch.Size([n_draws])).squeeze(-1).cpu()
+            _pass_on(caught, metric)
         return draws
     finally:
         torch.random.set_rng_state(state)
+
+
+def _pass_on(caught: list[warnings.WarningMessage], metric: str) -> None:
+    """Candidates close to each other (a config observed several times, a model-optimized one
+    beside it) make the joint covariance nearly singular, and linear_operator adds jitter to
+    factor it: expected, harmless for the draws, so one DEBUG line; any other warning goes on."""
+    for w in caught:
+        if issubclass(w.category, NumericalWarning):
+            logger.debug("posterior draws of %r: %s", metric, w.message)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def win_shares(

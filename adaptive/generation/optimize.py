@@ -3,9 +3,11 @@ and turn the result into valid parameter dicts (ints rounded, choices picked).""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import gpytorch
@@ -16,6 +18,7 @@ from botorch.acquisition import AcquisitionFunction
 from botorch.exceptions import BotorchWarning
 from botorch.optim import optimize_acqf
 from botorch.optim.initializers import initialize_q_batch
+from linear_operator.utils.warnings import NumericalWarning
 
 from scipy.optimize import minimize
 
@@ -50,12 +53,10 @@ def maximize(
     chosen: list[dict[str, Any]] = []
     try:
         for _ in range(q):
-            if chosen:
-                X_new = space.encode(chosen).to(bounds)
-                acqf.set_X_pending(X_new if X_pending0 is None else torch.cat([X_pending0, X_new]))
-            with warnings.catch_warnings(), gpytorch.settings.debug(False), linear_operator.settings.debug(False):
-                warnings.simplefilter("ignore", category=BotorchWarning)
-                warnings.simplefilter("ignore", category=RuntimeWarning)
+            with _quiet():
+                if chosen:
+                    X_new = space.encode(chosen).to(bounds)
+                    acqf.set_X_pending(X_new if X_pending0 is None else torch.cat([X_pending0, X_new]))
                 if polytope is None and not discrete:
                     params = _maximize_continuous(acqf, space, bounds, settings)
                 else:
@@ -63,8 +64,22 @@ def maximize(
             if params is not None:
                 chosen.append(params)
     finally:
-        acqf.set_X_pending(X_pending0)
+        with _quiet():
+            acqf.set_X_pending(X_pending0)
     return chosen
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Optimizer chatter stays out of users' logs: L-BFGS-B's non-convergence notes
+    (BotorchWarning, RuntimeWarning), and the jitter linear_operator adds to the joint
+    covariance of a pending point near an observed one (NumericalWarning; expected, the
+    draws stay valid)."""
+    with warnings.catch_warnings(), gpytorch.settings.debug(False), linear_operator.settings.debug(False):
+        warnings.simplefilter("ignore", category=BotorchWarning)
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        warnings.simplefilter("ignore", category=NumericalWarning)
+        yield
 
 
 def _options(settings: OptimizerSettings) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import torch
-from botorch.exceptions import BotorchWarning
+from botorch.exceptions import BotorchWarning, InputDataWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.optim.fit import fit_gpytorch_mll_scipy
 from botorch.models import ModelListGP, MultiTaskGP, SingleTaskGP
@@ -389,7 +389,10 @@ def _fit(
             # multi-task GP's inter-source covariance factor), and BoTorch's fallback resamples
             # from the priors: seed it, so a fit depends on the data and the seed only, not
             # on what ran before in the process.
-            with torch.random.fork_rng(devices=[]):
+            with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+                # A metric whose observations are all equal standardizes to zeros, and BoTorch
+                # says the outcomes are "not standardized": expected (the GP is flat), not for users.
+                warnings.filterwarnings("ignore", message=".*is not standardized", category=InputDataWarning)
                 torch.manual_seed(seed + attempt)
                 model = build()
             if attempt == 0 and warm is not None:

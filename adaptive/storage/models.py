@@ -76,10 +76,14 @@ class RoundRow(Base):
     """One cron round: what it fetched, completed, failed and proposed, and any error."""
 
     __tablename__ = "rounds"
-    __table_args__ = (Index("ix_rounds_experiment_id_started_at", "experiment_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_rounds_experiment_id_started_at", "experiment_id", "started_at"),
+        UniqueConstraint("experiment_id", "number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    number: Mapped[int]  # 1, 2, ... within the experiment; the id is shared by all experiments
     status: Mapped[str] = mapped_column(String(16))
     host: Mapped[str | None] = mapped_column(String(255))
     started_at: Mapped[datetime]

@@ -77,6 +77,19 @@ def get_experiment(session: Session, name: str, *, lock: bool = False) -> Stored
     return _experiment(row)
 
 
+def delete_experiment(session: Session, name: str) -> dict[str, int]:
+    """Delete the experiment and everything stored with it (the foreign keys cascade);
+    returns how many trials, rounds and exports went with it."""
+    stored = get_experiment(session, name, lock=True)
+    counted = {"trials": TrialRow, "rounds": RoundRow, "exports": ExportRow}
+    counts = {
+        key: session.scalar(select(func.count()).select_from(table).where(table.experiment_id == stored.id)) or 0
+        for key, table in counted.items()
+    }
+    session.execute(delete(ExperimentRow).where(ExperimentRow.id == stored.id))
+    return counts
+
+
 def experiment_names(session: Session) -> list[str]:
     return list(session.scalars(select(ExperimentRow.name).order_by(ExperimentRow.name)))
 
@@ -243,18 +256,21 @@ def update_spec(session: Session, experiment_id: int, spec: dict[str, Any]) -> N
     session.execute(update(ExperimentRow).where(ExperimentRow.id == experiment_id).values(spec=spec, updated_at=utcnow()))
 
 
-def start_round(session: Session, experiment: StoredExperiment, *, host: str) -> int:
-    """Record a RUNNING round. Rounds still RUNNING are marked ABORTED: the caller holds the
-    experiment's round lock, so their processes are gone."""
+def start_round(session: Session, experiment: StoredExperiment, *, host: str) -> tuple[int, int]:
+    """Record a RUNNING round; returns its (row id, number within the experiment). Rounds still
+    RUNNING are marked ABORTED: the caller holds the experiment's round lock, so their processes
+    are gone (the lock also keeps the next number free; the unique constraint makes sure)."""
     session.execute(
         update(RoundRow)
         .where(RoundRow.experiment_id == experiment.id, RoundRow.status == "RUNNING")
         .values(status="ABORTED", finished_at=utcnow(), error="the process ended before the round finished")
     )
-    row = RoundRow(experiment_id=experiment.id, status="RUNNING", host=host, started_at=utcnow(), counts={})
+    last = session.scalar(select(func.max(RoundRow.number)).where(RoundRow.experiment_id == experiment.id))
+    row = RoundRow(experiment_id=experiment.id, number=(last or 0) + 1, status="RUNNING", host=host,
+                   started_at=utcnow(), counts={})
     session.add(row)
     session.flush()
-    return row.id
+    return row.id, row.number
 
 
 def finish_round(session: Session, round_id: int, *, status: str, counts: dict[str, Any], error: str | None) -> None:
@@ -268,7 +284,7 @@ def rounds(session: Session, experiment: StoredExperiment, *, limit: int = 20) -
         select(RoundRow).where(RoundRow.experiment_id == experiment.id).order_by(RoundRow.id.desc()).limit(limit)
     )
     return [
-        {"id": r.id, "status": r.status, "host": r.host, "started_at": _utc(r.started_at),
+        {"number": r.number, "status": r.status, "host": r.host, "started_at": _utc(r.started_at),
          "finished_at": _utc(r.finished_at), "counts": r.counts, "error": r.error}
         for r in rows
     ]

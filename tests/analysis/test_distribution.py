@@ -153,3 +153,18 @@ def test_bad_export_arguments_write_nothing(sqlite_url, kwargs, field):
         exp.export_distribution(**kwargs)
     assert info.value.field == field
     assert exp.export_versions() == []
+
+
+def test_nearly_singular_draws_reach_the_log_not_the_user(sqlite_url, caplog):
+    import logging
+    import warnings
+
+    exp = one_dim(sqlite_url, objectives=ad.Maximize("y"))
+    for i, y in enumerate([0.5, 0.5, 0.51, 0.2]):  # one config three times, nearly: a near-singular joint covariance
+        exp.attach({"x": 0.4 + 1e-9 * i if i < 3 else 0.9}, {"y": y})
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG, "adaptive.analysis.distribution"):
+        warnings.simplefilter("always")
+        dist = exp.export_distribution(model_candidates=2, n_draws=200)
+    assert [str(w.message) for w in caught] == []
+    assert "added jitter" in caplog.text
+    assert sum(a.weight for a in dist.arms) == pytest.approx(1.0)

@@ -279,3 +279,24 @@ def test_nearly_duplicated_incumbents_raise_no_warning_to_the_user(sqlite_url):
         (t,) = exp.suggest(1)
     assert t.generator == "botorch"
     assert not [w for w in caught if issubclass(w.category, NumericalWarning)], [str(w.message) for w in caught]
+
+
+def test_pending_points_near_observed_ones_raise_no_warning_to_the_user(sqlite_url):
+    import warnings
+
+    from linear_operator.utils.warnings import NumericalWarning
+
+    exp = ad.create_experiment(
+        "pending", storage=sqlite_url, seed=1, generation=GenerationSettings(initial_trials=2),
+        parameters={"x": ad.Float(0, 1), "n": ad.Int(1, 5), "c": ad.Choice(["a", "b", "c"])},
+        objectives=[ad.Maximize("m", threshold=0.1), ad.Minimize("k")], outcome_constraints=["r >= 0"],
+    )
+    caught = []
+    for n in range(4):  # flat objectives: batches of two land beside observed configs
+        with warnings.catch_warnings(record=True) as batch:
+            warnings.simplefilter("always")
+            for t in exp.suggest(2):
+                exp.complete(t.id, {"m": t.params["x"] if n % 2 else 0.5, "k": 1.0, "r": 0.0})
+        caught += batch
+    assert not [w for w in caught if issubclass(w.category, NumericalWarning)], [str(w.message) for w in caught]
+    assert {t.generator for t in exp.trials()[2:]} == {"botorch"}

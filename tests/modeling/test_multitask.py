@@ -445,3 +445,20 @@ def test_a_stored_fit_of_another_model_structure_is_refitted_not_fatal():
     model = again.fitted(data, 0, lambda: calls.append(1) or torch.nn.Linear(1, 1),
                          restore=lambda p: _restore(lambda: torch.nn.ParameterDict({"other": torch.nn.Parameter(torch.zeros(1))}), p))
     assert calls == [1] and isinstance(model, torch.nn.Linear)
+
+
+def test_a_metric_that_never_changes_is_modelled_without_warnings(sqlite_url):
+    import warnings
+
+    from botorch.exceptions import InputDataWarning
+
+    exp = ad.create_experiment("flat", storage=sqlite_url, parameters={"x": ad.Float(0, 1)},
+                               objectives=[ad.Maximize("m")], outcome_constraints=["r >= 0"], seed=1)
+    for i in range(6):  # r is 0 everywhere, online and in the simulator
+        exp.attach({"x": i / 6}, {"m": i / 6, "r": 0.0})
+        exp.attach({"x": i / 6 + 0.05}, {"m": i / 6, "r": 0.0}, source="simulator")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prediction = exp.predict([{"x": 0.3}])
+    assert not [w for w in caught if issubclass(w.category, InputDataWarning)], [str(w.message) for w in caught]
+    assert prediction["r_mean"].iloc[0] == pytest.approx(0.0, abs=1e-6)

@@ -85,6 +85,25 @@ def test_old_revision_upgrades_and_keeps_every_trial(old_database):
     assert trials[0].params not in [t.params for t in new]  # the sequence resumed, not restarted
 
 
+def test_rounds_stored_before_revision_0005_are_numbered_per_experiment(storage_url):
+    engine = sa.create_engine(storage_url)
+    migrate.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        for name in ("a", "b"):
+            conn.execute(sa.text("INSERT INTO experiments (name, spec, target_source, seed, trial_count, sobol_position, "
+                                 "created_at, updated_at) VALUES (:n, '{}', 'online', 0, 0, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"n": name})
+        ids = dict(conn.execute(sa.text("SELECT name, id FROM experiments")).all())
+        for name in ("a", "b", "a", "a", "b"):
+            conn.execute(sa.text("INSERT INTO rounds (experiment_id, status, started_at, counts) "
+                                 "VALUES (:e, 'DONE', CURRENT_TIMESTAMP, '{}')"), {"e": ids[name]})
+    assert migrate.upgrade(engine) == migrate.head_revision()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT e.name, r.number FROM rounds r JOIN experiments e "
+                                    "ON e.id = r.experiment_id ORDER BY r.id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2)]
+
+
 def test_newer_revision_is_refused(storage_url):
     Database(storage_url).close()
     engine = sa.create_engine(storage_url)
