@@ -302,7 +302,12 @@ def cmd_trial(args: argparse.Namespace) -> int:
     metrics = _metrics(args.metric) if args.trial_command == "complete" else None
     exp = load_experiment(args.name, storage=args.storage)
     if metrics is not None:
-        trial = exp.complete(args.trial_id, metrics)
+        try:
+            trial = exp.complete(args.trial_id, metrics)
+        except ValidationError as exc:  # the library's advice names a Python method; here the command
+            raise ValidationError(exc.field, exc.value, exc.problem.replace(
+                "exp.fail(trial_id, reason)", f"'adaptive trial fail {exp.name} {args.trial_id} --reason ...'"
+            )) from None
     elif args.trial_command == "fail":
         trial = exp.fail(args.trial_id, args.reason)
     else:

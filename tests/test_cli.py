@@ -197,6 +197,8 @@ def test_trials_finished_by_hand_json_output_and_delete(tmp_path):
     assert failed.returncode == 0 and "trial 1 FAILED" in failed.stdout
     bad = run("trial", "complete", "e", "2", "--metric", "m", "--storage", url)
     assert bad.returncode == 1 and "--metric='m'" in bad.stderr
+    typo = run("trial", "complete", "e", "2", "--metric", "mm=1", "--metric", "c=0", "--storage", url)
+    assert typo.returncode == 1 and "'m'" in typo.stderr and "adaptive trial fail e 2" in typo.stderr
     assert run("trial", "abandon", "e", "0", "--storage", url).returncode == 1  # only RUNNING trials change
     trials = exp.trials()
     assert trials[0].observations == {"m": ad.Observation(0.5, 0.1), "c": ad.Observation(0.2, None)}
