@@ -19,6 +19,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BUSY = 3  # another round of the experiment holds the lock; nothing was done
 EXIT_DEGRADED = 4  # the round ran, but its metric source failed or sent refused rows
+PROGRESS_COMMANDS = {"demo", "report", "export"}
 
 
 def _storage_arg(parser: argparse.ArgumentParser) -> None:
@@ -487,6 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",  # cron logs need the time of each line
     )
+    if args.command in PROGRESS_COMMANDS:  # long work a person waits for shows its steps (rounds stay quiet for cron)
+        logging.getLogger("adaptive").setLevel(logging.INFO)
     try:
         return args.func(args)
     except AdaptiveError as exc:

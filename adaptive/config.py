@@ -239,7 +239,7 @@ def _parameter(name: str, data: Any) -> Any:
 def parse_config(data: Mapping[str, Any], *, path: str | None = None) -> ExperimentConfig:
     """Validate a parsed TOML document."""
     known = {"name", "seed", "target_source", "parameters", "parameter_constraints", "objectives",
-             "outcome_constraints", "generation", "rounds", "metrics", "export"}
+             "outcome_constraints", "units", "generation", "rounds", "metrics", "export"}
     unknown = set(data) - known
     if unknown:
         raise ValidationError("config", sorted(unknown), f"unknown top-level keys; known: {sorted(known)}")
@@ -251,7 +251,8 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None) -> Experim
     parameters = {n: _parameter(n, p) for n, p in _table(data, "parameters").items()}
     space = SearchSpace(parameters, _string_list(data, "parameter_constraints"))
     optimization = OptimizationConfig.build(
-        _objectives(data.get("objectives")), _string_list(data, "outcome_constraints"), parameter_names=space.parameters
+        _objectives(data.get("objectives")), _string_list(data, "outcome_constraints"), parameter_names=space.parameters,
+        units=_table(data, "units") or None,
     )
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:

@@ -84,6 +84,7 @@ DEMO_CONFIG = {
         {"metric": "engagement", "direction": "maximize", "threshold": 0.0},
         {"metric": "cpu_ms", "direction": "minimize", "threshold": 120.0},
     ],
+    "units": {"engagement": "% lift", "cpu_ms": "ms per request"},
     "generation": {"initial_trials": 8},
     "rounds": {"max_parallel": 4},
     "metrics": {"kind": "python", "function": "adaptive.demo:feed_metrics"},
@@ -98,9 +99,10 @@ def run_demo(storage: str | Database | None, *, rounds: int = 3, batch: int = 4)
 def _run_rounds(config: dict[str, Any], storage: str | Database | None, rounds: int) -> tuple[Experiment, list[RoundResult]]:
     exp, _ = apply_config(parse_config(config), storage=storage)
     results = []
+    logger.info("%s: running %d rounds", exp.name, rounds)
     for r in range(rounds):
         results.append(run_round(exp.name, storage=exp.database))
-        logger.info("%s round %d/%d: %s", exp.name, r + 1, rounds, results[-1].counts)
+        logger.info("%s round %d/%d: %s in %.1fs", exp.name, r + 1, rounds, results[-1].counts, results[-1].seconds)
     return exp, results
 
 
@@ -131,6 +133,7 @@ ONLINE_OFFLINE_CONFIG = {
         "diversity": {"type": "float", "low": 0.0, "high": 1.0},
     },
     "objectives": [{"metric": "watch_minutes", "direction": "maximize"}],
+    "units": {"watch_minutes": "min per member"},
     "generation": {"initial_trials": 4},
     "rounds": {"max_parallel": {"online": 2, "simulator": 6}},
     "metrics": {"kind": "python", "function": "adaptive.demo:replay_metrics"},

@@ -340,6 +340,7 @@ class Experiment:
         model_candidates: int = 8,
         min_distance: float = 0.05,
         path: str | Path | None = None,
+        store: bool = True,
     ) -> ServingDistribution:
         """Export a distribution over winning configs and store it as a new immutable version.
 
@@ -361,10 +362,16 @@ class Experiment:
             path: also write the JSON document there, replacing the file atomically. The
                 version is stored only if the file could be written: a bad path raises
                 :class:`ValidationError` (field ``path``) and stores nothing.
+            store: ``False`` previews: the same distribution, computed but neither stored
+                nor written (its ``version`` is 0), for review before publishing.
         """
         check_export_options(
             {"n_draws": n_draws, "model_candidates": model_candidates, "top_k": top_k, "min_weight": min_weight}
         )
+        if not isinstance(store, bool):
+            raise ValidationError("store", store, "must be true or false")
+        if path is not None and not store:
+            raise ValidationError("path", str(path), "a preview (store=False) is not written; publish with store=True")
         if path is not None:
             _check_output_path(path)
         import numpy as np
@@ -376,6 +383,7 @@ class Experiment:
         trials = self.trials()
         source = self.target_source
         metrics = list(dict.fromkeys([*preference.weights, *(c.metric for c in preference.constraints)]))
+        logger.info("experiment %r: export: fitting %d metric model(s)", self.name, len(metrics))
         models = fit_each_metric(
             self.search_space, trials, metrics, source=source, seed=self.seed, device=self.device
         )
@@ -390,6 +398,7 @@ class Experiment:
         )
         cands = dist_lib.candidates(self.search_space, trials, source=source, extra=extra)
         X = self.search_space.encode([c.params for c in cands]).to(self.device)
+        logger.info("experiment %r: export: %d posterior draws over %d candidates", self.name, n_draws, len(cands))
         draws = dist_lib.posterior_draws(models, X, n_draws=n_draws, seed=self.seed)
         shares, infeasible = dist_lib.win_shares(draws, preference, scales)
         document = dist_lib.build_document(
@@ -397,6 +406,9 @@ class Experiment:
             top_k=top_k, min_weight=min_weight, n_draws=n_draws, infeasible_draws=infeasible,
             n_trials=sum(1 for t in trials if t.source == source), source=source,
         )
+        if not store:
+            logger.info("experiment %r: previewed a distribution of %d arms (not stored)", self.name, len(document["arms"]))
+            return serving.load(document)
 
         staged: list[Path] = []
 
@@ -442,6 +454,7 @@ def create_experiment(
     generation: GenerationSettings | None = None,
     device: str | None = None,
     exist_ok: bool = False,
+    units: Mapping[str, str] | None = None,
 ) -> Experiment:
     """Create and persist a new experiment (or, with ``exist_ok``, load the one already there).
 
@@ -451,6 +464,8 @@ def create_experiment(
         objectives: ``Maximize(...)`` / ``Minimize(...)``, one or several.
         parameter_constraints: linear inequalities over Float/Int parameters, e.g. ``"a + 2*b <= 3"``.
         outcome_constraints: bounds on metrics, e.g. ``"reliability >= -0.01"``.
+        units: metric -> unit for axes and reports, e.g. ``{"cpu_ms": "ms"}`` (objective and
+            constrained metrics; presentation only, stored with the definition).
         storage: database URL or :class:`~adaptive.storage.Database`; default ``$ADAPTIVE_DATABASE_URL``,
             else ``sqlite:///adaptive.db``.
         target_source: the source optimization targets; others only inform the model.
@@ -470,7 +485,7 @@ def create_experiment(
     check_experiment_name(name)
     seed_given, generation_given = seed is not None, generation is not None
     space = SearchSpace(parameters, parameter_constraints)
-    config = OptimizationConfig.build(objectives, outcome_constraints, parameter_names=space.parameters)
+    config = OptimizationConfig.build(objectives, outcome_constraints, parameter_names=space.parameters, units=units)
     check_source(target_source)
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)

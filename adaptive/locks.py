@@ -39,14 +39,18 @@ def round_lock(database: Database, experiment: str) -> Iterator[None]:
     """Hold the experiment's round lock, or raise :class:`RoundBusyError` at once."""
     if database.dialect == "postgresql":
         with database.engine.connect() as conn:
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _key(experiment)}).scalar()
+            # Advisory locks are per database, not per schema: the key names the schema too, so
+            # two adaptive schemas in one database (an experiment name in each) never block each other.
+            schema = conn.execute(text("SELECT current_schema()")).scalar()
+            key = _key(f"{schema}.{experiment}")
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
             conn.commit()
             if not got:
                 raise RoundBusyError(experiment)
             try:
                 yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _key(experiment)})
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
         return
     path = database.url.database

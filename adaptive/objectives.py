@@ -102,6 +102,7 @@ class OptimizationConfig:
 
     objectives: tuple[Objective, ...]
     outcome_constraints: tuple[OutcomeConstraint, ...] = ()
+    metric_units: tuple[tuple[str, str], ...] = ()  # (metric, unit) pairs; see ``units``
 
     @classmethod
     def build(
@@ -110,6 +111,7 @@ class OptimizationConfig:
         outcome_constraints: Iterable[str | OutcomeConstraint] = (),
         *,
         parameter_names: Iterable[str] = (),
+        units: Mapping[str, str] | None = None,
     ) -> OptimizationConfig:
         objs = (objectives,) if isinstance(objectives, Objective) else tuple(objectives)
         if not objs:
@@ -145,7 +147,12 @@ class OptimizationConfig:
         for metric in seen | {c.metric for c in cons}:
             if metric in params:
                 raise DuplicateNameError("metric", metric, "is also a parameter name; metrics and parameters need distinct names")
-        return cls(objs, cons)
+        return cls(objs, cons, _units(units, seen | {c.metric for c in cons}))
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Metric -> unit (e.g. ``{"cpu_ms": "ms"}``), shown on axes and in reports; presentation only."""
+        return dict(self.metric_units)
 
     @property
     def metrics(self) -> list[str]:
@@ -158,12 +165,35 @@ class OptimizationConfig:
         return all(c.metric in values and c.satisfied_by(values[c.metric]) for c in self.outcome_constraints)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "objectives": [o.to_dict() for o in self.objectives],
             "outcome_constraints": [c.text for c in self.outcome_constraints],
         }
+        if self.metric_units:  # absent when none, so definitions stored before units compare equal
+            out["units"] = self.units
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, parameter_names: Iterable[str] = ()) -> OptimizationConfig:
         objs = [Objective(o["metric"], minimize=o["minimize"], threshold=o.get("threshold")) for o in data["objectives"]]
-        return cls.build(objs, data.get("outcome_constraints", []), parameter_names=parameter_names)
+        return cls.build(
+            objs, data.get("outcome_constraints", []), parameter_names=parameter_names, units=data.get("units"),
+        )
+
+
+MAX_UNIT_LENGTH = 32
+
+
+def _units(units: Mapping[str, str] | None, metrics: set[str]) -> tuple[tuple[str, str], ...]:
+    if units is None:
+        return ()
+    if not isinstance(units, Mapping):
+        raise ValidationError("units", units, "must map metric names to unit strings, e.g. {'cpu_ms': 'ms'}")
+    out = []
+    for metric, unit in units.items():
+        if metric not in metrics:
+            raise ValidationError(f"units.{metric}", unit, f"not an objective or constrained metric; those are {sorted(metrics)}")
+        if not isinstance(unit, str) or not unit.strip() or len(unit) > MAX_UNIT_LENGTH or not unit.isprintable():
+            raise ValidationError(f"units.{metric}", unit, f"must be printable text of 1 to {MAX_UNIT_LENGTH} characters")
+        out.append((metric, unit.strip()))
+    return tuple(sorted(out))

@@ -4,6 +4,7 @@ numbers behind every figure can be inspected or tested on their own."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
@@ -13,9 +14,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from adaptive.analysis.frames import frontier_flags, trials_frame
 from adaptive.analysis.hypervolume import hypervolume, reference_point
-from adaptive.analysis.pareto import pareto_mask
-from adaptive.analysis.predictions import predict_frame
+from adaptive.analysis.predictions import loo_frame, predict_frame
 from adaptive.errors import ValidationError
 from adaptive.modeling import fit_each_metric
 from adaptive.serving import ServingDistribution
@@ -24,31 +25,91 @@ from adaptive.trial import TrialStatus
 if TYPE_CHECKING:
     from adaptive.experiment import Experiment
 
+logger = logging.getLogger(__name__)
+
 SOURCE_SYMBOLS = ["circle", "diamond", "square", "x", "triangle-up"]
+FEASIBLE, OUTSIDE, INFEASIBLE = "#1f77b4", "#ff7f0e", "#9e9e9e"
+
+
+def metric_label(exp: Experiment, metric: str) -> str:
+    """An axis title: the metric, its unit where the experiment declares one, and for an
+    objective its direction and threshold (``"cpu_ms [ms], lower is better, threshold 120"``)."""
+    unit = exp.config.units.get(metric)
+    label = f"{metric} [{unit}]" if unit else metric
+    objective = next((o for o in exp.config.objectives if o.metric == metric), None)
+    if objective is not None:
+        label += ", lower is better" if objective.minimize else ", higher is better"
+        if objective.threshold is not None:
+            label += f", threshold {objective.threshold:.4g}"
+    return label
+
+
+def use_notebook_renderer(*, static: bool = True) -> str:
+    """Make every figure show wherever the notebook is opened; call it in the first cell.
+
+    Sets plotly's default renderer to: the figure itself (Jupyter, JupyterLab, VS Code),
+    HTML with plotly.js embedded once (``jupyter nbconvert --to html`` and other exports,
+    offline), and with ``static`` a PNG beside them for viewers without JavaScript (GitHub,
+    e-mail; drawn by Chromium through kaleido, skipped with one warning where there is none).
+    Returns the renderer string set.
+    """
+    import plotly.io as pio
+
+    from adaptive._static_figures import StaticPNGRenderer
+
+    pio.renderers["adaptive_png"] = StaticPNGRenderer()
+    pio.renderers.default = "plotly_mimetype+notebook" + ("+adaptive_png" if static else "")
+    return pio.renderers.default
 
 
 def pareto_data(exp: Experiment) -> pd.DataFrame:
-    """Completed trials that observed every objective, with ``feasible`` and ``on_frontier`` flags."""
-    frame = exp.trials_frame()
-    metrics = [o.metric for o in exp.config.objectives]
-    frame = frame[(frame["status"] == "COMPLETED") & frame[metrics].notna().all(axis=1)].reset_index(drop=True)
-    feasible = np.ones(len(frame), dtype=bool)
-    for c in exp.config.outcome_constraints:
-        values = frame[c.metric].to_numpy(dtype=float)
-        feasible &= (values <= c.bound) if c.upper else (values >= c.bound)
-    frame["feasible"] = feasible
-    frame["on_frontier"] = False
-    target = (frame["source"] == exp.target_source) & frame["feasible"]
-    if target.any():
-        Y = np.column_stack([o.sign * frame.loc[target, o.metric].to_numpy(dtype=float) for o in exp.config.objectives])
-        frame.loc[target[target].index[pareto_mask(Y)], "on_frontier"] = True
-    return frame
+    """Completed trials that observed every objective, with the flags of
+    :func:`adaptive.analysis.frontier_flags` (``feasible``, ``beats_thresholds``,
+    ``on_frontier``): the same definition ``pareto_frontier()`` and ``adaptive pareto`` use."""
+    trials = exp.trials()
+    frame = trials_frame(trials, list(exp.search_space.parameters), exp.config.metrics)
+    flags = frontier_flags(trials, exp.config, source=exp.target_source).drop(columns="source")
+    return frame.merge(flags, on="trial_id").reset_index(drop=True)
+
+
+def _hover(exp: Experiment, part: pd.DataFrame) -> list[str]:
+    names = list(exp.search_space.parameters)
+    metrics = [m for m in exp.config.metrics if m in part]
+    lines = []
+    for _, row in part.iterrows():
+        params = "<br>".join(f"{n} = {_fmt(row[n])}" for n in names)
+        values = "<br>".join(
+            f"{m} = {_fmt(row[m])}" + (f" ± {_fmt(row[f'{m}_sem'])}" if pd.notna(row.get(f"{m}_sem")) else "")
+            for m in metrics
+        )
+        lines.append(f"<b>trial {row['trial_id']}</b> ({row['source']})<br>{values}<br>{params}")
+    return lines
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def _padded_range(values: Sequence[float]) -> list[float] | None:
+    finite = [v for v in values if np.isfinite(v)]
+    if not finite:
+        return None
+    lo, hi = min(finite), max(finite)
+    pad = 0.06 * (hi - lo) if hi > lo else max(abs(lo) * 0.1, 1.0)
+    return [lo - pad, hi + pad]
 
 
 def plot_pareto(exp: Experiment, *, model: bool = True) -> go.Figure:
-    """Observed trials (colour: feasibility, symbol: source, error bars: sems), the observed
-    frontier, the model-predicted frontier with its band, and the objective thresholds.
-    Two objectives: one panel; three or more: one panel per pair."""
+    """Observed trials and frontiers, one panel per pair of objectives (one panel for two).
+
+    Colour: blue feasible and beating every objective threshold, orange feasible but missing
+    a threshold, grey breaking an outcome constraint; symbol: source; error bars: ±1 sem of
+    each observation. The observed frontier is drawn as the staircase bounding the region it
+    dominates (its corners are not trials); the model frontier is the evaluated configs that
+    are non-dominated by predicted means, with ±2 posterior sem. Thresholds are dotted lines,
+    drawn where they fall within the data (the axis titles give them too). Hover: the trial,
+    its source, its metrics and its parameters.
+    """
     objectives = exp.config.objectives
     if len(objectives) < 2:
         raise ValidationError("objectives", [o.metric for o in objectives], "a Pareto plot needs two or more objectives")
@@ -57,25 +118,36 @@ def plot_pareto(exp: Experiment, *, model: bool = True) -> go.Figure:
     pairs = list(combinations(range(len(objectives)), 2))
     fig = make_subplots(rows=1, cols=len(pairs), subplot_titles=[f"{objectives[i].metric} vs {objectives[j].metric}" for i, j in pairs])
     sources = sorted(data["source"].unique()) if len(data) else []
+    classes = (
+        ("", FEASIBLE, data["feasible"] & data["beats_thresholds"] if len(data) else None),
+        (" (misses a threshold)", OUTSIDE, data["feasible"] & ~data["beats_thresholds"] if len(data) else None),
+        (" (infeasible)", INFEASIBLE, ~data["feasible"] if len(data) else None),
+    )
     for col, (i, j) in enumerate(pairs, start=1):
         x, y = objectives[i].metric, objectives[j].metric
         for s_index, source in enumerate(sources):
-            for feasible, color in ((True, "#1f77b4"), (False, "#bbbbbb")):
-                part = data[(data["source"] == source) & (data["feasible"] == feasible)]
+            for suffix, color, mask in classes:
+                part = data[(data["source"] == source) & mask]
                 if part.empty:
                     continue
                 fig.add_trace(go.Scatter(
-                    x=part[x], y=part[y], mode="markers", name=f"{source}{'' if feasible else ' (infeasible)'}",
-                    legendgroup=f"{source}-{feasible}", showlegend=col == 1,
+                    x=part[x], y=part[y], mode="markers", name=f"{source}{suffix}",
+                    legendgroup=f"{source}{suffix}", showlegend=col == 1,
                     marker={"color": color, "symbol": SOURCE_SYMBOLS[s_index % len(SOURCE_SYMBOLS)], "size": 8},
                     error_x={"type": "data", "array": part[f"{x}_sem"].fillna(0), "visible": True, "thickness": 1},
                     error_y={"type": "data", "array": part[f"{y}_sem"].fillna(0), "visible": True, "thickness": 1},
-                    text=[f"trial {t}" for t in part["trial_id"]], hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}",
+                    text=_hover(exp, part), hovertemplate="%{text}<extra></extra>",
                 ), row=1, col=col)
         front = data[data["on_frontier"]].sort_values(x)
         if len(front):
-            fig.add_trace(go.Scatter(x=front[x], y=front[y], mode="lines", line={"color": "#1f77b4", "shape": "hv"},
-                                     name="observed frontier", showlegend=col == 1, legendgroup="observed"), row=1, col=col)
+            # The boundary of the dominated region: from each point (in the order of x) it runs
+            # first along x when x is minimized, first along y when x is maximized.
+            shape = "hv" if objectives[i].minimize else "vh"
+            fig.add_trace(go.Scatter(
+                x=front[x], y=front[y], mode="lines", line={"color": FEASIBLE, "shape": shape, "width": 1.5},
+                name="observed frontier (steps bound the region it dominates)", showlegend=col == 1,
+                legendgroup="observed", hoverinfo="skip",
+            ), row=1, col=col)
         if len(predicted):
             p = predicted.sort_values(f"{x}_pred")
             fig.add_trace(go.Scatter(
@@ -83,16 +155,24 @@ def plot_pareto(exp: Experiment, *, model: bool = True) -> go.Figure:
                 line={"color": "#d62728", "dash": "dash"}, showlegend=col == 1, legendgroup="model",
                 error_x={"type": "data", "array": 2 * p[f"{x}_pred_sem"], "visible": True, "color": "rgba(214,39,40,0.35)"},
                 error_y={"type": "data", "array": 2 * p[f"{y}_pred_sem"], "visible": True, "color": "rgba(214,39,40,0.35)"},
+                text=[f"<b>trial {t}</b> (model)" for t in p["trial_id"]],
+                hovertemplate="%{text}<br>" + x + " = %{x:.4g}<br>" + y + " = %{y:.4g}<extra></extra>",
             ), row=1, col=col)
         for axis, o in (("x", objectives[i]), ("y", objectives[j])):
-            if o.threshold is not None:
-                line = {"x": o.threshold} if axis == "x" else {"y": o.threshold}
+            values = list(data[o.metric]) if len(data) else []
+            if len(predicted):
+                values += list(predicted[f"{o.metric}_pred"])
+            span = _padded_range(values)
+            update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+            # The axes cover the data; a threshold far outside them would squeeze every point
+            # into a corner (a threshold of 0 forced the axis to 0), so it is drawn only inside.
+            update(title_text=metric_label(exp, o.metric), range=span, row=1, col=col)
+            if o.threshold is not None and span is not None and span[0] <= o.threshold <= span[1]:
                 (fig.add_vline if axis == "x" else fig.add_hline)(
-                    **line, line_dash="dot", line_color="gray", row=1, col=col, annotation_text=f"{o.metric} threshold"
+                    **{axis: o.threshold}, line_dash="dot", line_color="gray", row=1, col=col,
                 )
-        fig.update_xaxes(title_text=x, row=1, col=col)
-        fig.update_yaxes(title_text=y, row=1, col=col)
-    fig.update_layout(title=f"{exp.name}: Pareto front", template="plotly_white")
+    fig.update_layout(title=f"{exp.name}: Pareto front ({exp.target_source} trials define the frontier)",
+                      template="plotly_white", legend={"title": {"text": "error bars: ±1 sem (observed)"}})
     return fig
 
 
@@ -137,38 +217,55 @@ def _predict(exp: Experiment, params_list: list[dict], models: Mapping[str, Any]
 
 
 def calibration_data(exp: Experiment, metric: str | None = None, *, models: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """Observed vs predicted target-source values of ``metric`` at every completed trial of each
-    source (the model is fitted on target-source data): how well each source predicts online."""
+    """Leave-one-out check of the model the experiment uses for ``metric`` (default: the first
+    objective), at every completed target-source trial: ``observed`` (± ``observed_sem``)
+    against ``predicted`` (± ``predicted_sem``) from every other row, and the ``model`` kind
+    (see :func:`adaptive.analysis.predictions.loo_frame`). Units: the metric's."""
     metric = metric or exp.config.objectives[0].metric
-    done = [t for t in exp.trials(status=TrialStatus.COMPLETED) if metric in t.observations]
-    if not done:
-        return pd.DataFrame(columns=["trial_id", "source", "observed", "observed_sem", "predicted", "predicted_sem"])
-    predicted = _predict(exp, [t.params for t in done], models)
-    return pd.DataFrame({
-        "trial_id": [t.id for t in done], "source": [t.source for t in done],
-        "observed": [t.observations[metric].mean for t in done],
-        "observed_sem": [t.observations[metric].sem or 0.0 for t in done],
-        "predicted": predicted[f"{metric}_mean"], "predicted_sem": predicted[f"{metric}_sem"],
-    })
+    _check_metric(exp, metric)
+    return loo_frame(
+        exp.search_space, exp.trials(), metric, source=exp.target_source, device=exp.device, seed=exp.seed,
+        model=(models or {}).get(metric),
+    )
 
 
-def plot_calibration(exp: Experiment, metric: str | None = None, *, models: Mapping[str, Any] | None = None) -> go.Figure:
-    """Predicted (target-source model) vs observed, by source, with the identity line."""
-    metric = metric or exp.config.objectives[0].metric
-    data = calibration_data(exp, metric, models=models)
-    fig = go.Figure()
-    for source, part in data.groupby("source"):
+def _check_metric(exp: Experiment, metric: str) -> None:
+    if metric not in exp.config.metrics:
+        raise ValidationError("metric", metric, f"not an objective or constrained metric; those are {exp.config.metrics}")
+
+
+def plot_calibration(
+    exp: Experiment, metrics: str | Sequence[str] | None = None, *, models: Mapping[str, Any] | None = None
+) -> go.Figure:
+    """Leave-one-out predicted vs observed, one panel per metric (default: every objective and
+    constrained metric), target-source trials only, with the identity line: a point far off
+    the line is a trial the model could not have predicted without it."""
+    names = [metrics] if isinstance(metrics, str) else list(metrics or exp.config.metrics)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
+    for col, metric in enumerate(names, start=1):
+        data = calibration_data(exp, metric, models=models)
+        kind = data["model"].iloc[0] if len(data) else "no model"
+        fig.layout.annotations[col - 1].text = f"{metric} ({kind} GP)"
         fig.add_trace(go.Scatter(
-            x=part["predicted"], y=part["observed"], mode="markers", name=str(source),
-            error_x={"type": "data", "array": part["predicted_sem"], "visible": True},
-            error_y={"type": "data", "array": part["observed_sem"], "visible": True},
-        ))
-    if len(data):
-        lo = float(min(data["predicted"].min(), data["observed"].min()))
-        hi = float(max(data["predicted"].max(), data["observed"].max()))
-        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="identity", line={"dash": "dot", "color": "gray"}))
-    fig.update_layout(title=f"{exp.name}: {metric}, predicted vs observed", xaxis_title=f"predicted {metric}",
-                      yaxis_title=f"observed {metric}", template="plotly_white")
+            x=data["observed"], y=data["predicted"], mode="markers", name=f"{exp.target_source} trials",
+            legendgroup="trials", showlegend=col == 1, marker={"color": FEASIBLE},
+            error_x={"type": "data", "array": 2 * data["observed_sem"], "visible": True, "thickness": 1},
+            error_y={"type": "data", "array": 2 * data["predicted_sem"], "visible": True, "thickness": 1},
+            text=[f"<b>trial {t}</b>" for t in data["trial_id"]],
+            hovertemplate="%{text}<br>observed %{x:.4g}<br>predicted without it %{y:.4g}<extra></extra>",
+        ), row=1, col=col)
+        if len(data):
+            lo = float(min(data["predicted"].min(), data["observed"].min()))
+            hi = float(max(data["predicted"].max(), data["observed"].max()))
+            fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="identity", legendgroup="identity",
+                                     showlegend=col == 1, line={"dash": "dot", "color": "gray"}, hoverinfo="skip"),
+                          row=1, col=col)
+        unit = exp.config.units.get(metric)
+        suffix = f" [{unit}]" if unit else ""
+        fig.update_xaxes(title_text=f"observed{suffix} (±2 sem)", row=1, col=col)
+        fig.update_yaxes(title_text=f"predicted leaving the trial out{suffix} (±2 sd)", row=1, col=col)
+    fig.update_layout(title=f"{exp.name}: leave-one-out predictions of {exp.target_source} trials",
+                      template="plotly_white")
     return fig
 
 
@@ -186,9 +283,10 @@ def slice_data(
     done = [t for t in exp.trials(status=TrialStatus.COMPLETED, source=exp.target_source) if metric in t.observations]
     if not done:
         raise ValidationError("metric", metric, "no completed target-source trial observes it yet")
-    objective = next((o for o in exp.config.objectives if o.metric == metric), None)
-    sign = objective.sign if objective else 1.0
-    base = max(done, key=lambda t: sign * t.observations[metric].mean).params
+    objective = exp.config.objectives[0]
+    ranked = [t for t in done if objective.metric in t.observations] or done
+    key = objective.metric if objective.metric in ranked[0].observations else metric
+    base = max(ranked, key=lambda t: objective.sign * t.observations[key].mean).params
     grid = np.unique([p.from_unit(u) for u in np.linspace(0, 1, points)])
     candidates = []
     for value in grid:
@@ -200,20 +298,112 @@ def slice_data(
 
 
 def plot_slice(
-    exp: Experiment, parameter: str, metric: str | None = None, *, models: Mapping[str, Any] | None = None
+    exp: Experiment, parameter: str, metrics: str | Sequence[str] | None = None, *,
+    models: Mapping[str, Any] | None = None,
 ) -> go.Figure:
-    """The model along one parameter (others at the best trial), with a ±2 sem band."""
-    metric = metric or exp.config.objectives[0].metric
-    data = slice_data(exp, parameter, metric, models=models)
-    x = data[parameter]
-    fig = go.Figure([
-        go.Scatter(x=pd.concat([x, x[::-1]]), y=pd.concat([data["mean"] + 2 * data["sem"], (data["mean"] - 2 * data["sem"])[::-1]]),
-                   fill="toself", line={"width": 0}, fillcolor="rgba(31,119,180,0.2)", name="±2 sem", hoverinfo="skip"),
-        go.Scatter(x=x, y=data["mean"], mode="lines", name=f"model {metric}"),
-    ])
+    """The model along one parameter, the others at the best trial by the first objective, one
+    panel per metric (default: every objective and constrained metric), with a ±2 sem band
+    and the metric's threshold or bound as a dotted line."""
+    names = [metrics] if isinstance(metrics, str) else list(metrics or exp.config.metrics)
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    bounds = {o.metric: o.threshold for o in exp.config.objectives if o.threshold is not None}
+    for row, metric in enumerate(names, start=1):
+        data = slice_data(exp, parameter, metric, models=models)
+        x = data[parameter]
+        upper, lower = data["mean"] + 2 * data["sem"], data["mean"] - 2 * data["sem"]
+        fig.add_trace(go.Scatter(x=pd.concat([x, x[::-1]]), y=pd.concat([upper, lower[::-1]]), fill="toself",
+                                 line={"width": 0}, fillcolor="rgba(31,119,180,0.2)", name="±2 sem", legendgroup="band",
+                                 showlegend=row == 1, hoverinfo="skip"), row=row, col=1)
+        fig.add_trace(go.Scatter(x=x, y=data["mean"], mode="lines", name="model mean", legendgroup="mean",
+                                 showlegend=row == 1, line={"color": FEASIBLE}), row=row, col=1)
+        for value in [bounds.get(metric)] + [c.bound for c in exp.config.outcome_constraints if c.metric == metric]:
+            span = _padded_range(list(upper) + list(lower))
+            if value is not None and span is not None and span[0] <= value <= span[1]:
+                fig.add_hline(y=value, line_dash="dot", line_color="gray", row=row, col=1)
+        fig.update_yaxes(title_text=metric_label(exp, metric), row=row, col=1)
     log = getattr(exp.search_space.parameters[parameter], "log", False)
-    fig.update_layout(title=f"{exp.name}: {metric} along {parameter}", xaxis_title=parameter, yaxis_title=metric,
-                      xaxis_type="log" if log else "linear", template="plotly_white")
+    fig.update_xaxes(title_text=parameter, type="log" if log else "linear", row=len(names), col=1)
+    fig.update_layout(title=f"{exp.name}: the model along {parameter} (others at the best trial)",
+                      template="plotly_white", height=max(350, 230 * len(names)))
+    return fig
+
+
+def importance_data(
+    exp: Experiment, *, models: Mapping[str, Any] | None = None, samples: int = 512
+) -> pd.DataFrame:
+    """How much each parameter moves each metric's model mean: the first-order Sobol index
+    (share of the mean's variance over the search space explained by the parameter alone),
+    estimated with Saltelli's pick-freeze scheme on ``samples`` quasi-random configs per
+    parameter. One row per (metric, parameter); ``importance`` in [0, 1]."""
+    import torch
+
+    space = exp.search_space
+    names = [n for n, p in space.parameters.items() if p.width > 0]
+    if models is None:
+        models = fit_each_metric(space, exp.trials(), exp.config.metrics, source=exp.target_source,
+                                 seed=exp.seed, device=exp.device)
+    engine = torch.quasirandom.SobolEngine(2 * space.dim, scramble=True, seed=exp.seed)
+    AB = engine.draw(samples, dtype=torch.float64)
+    A, B = AB[:, : space.dim], AB[:, space.dim:]
+    # decode-encode snaps each row to a valid config (integers, one-hot choices)
+    A, B = (space.encode(space.decode(M)) for M in (A, B))
+    rows = []
+    for metric, model in models.items():
+        with torch.no_grad():
+            fA = model.posterior(A.to(exp.device)).mean.squeeze(-1).cpu()
+            fB = model.posterior(B.to(exp.device)).mean.squeeze(-1).cpu()
+            variance = float(torch.cat([fA, fB]).var())
+            for name in names:
+                columns = space.columns_of(name)
+                ABi = A.clone()
+                ABi[:, columns] = B[:, columns]
+                fABi = model.posterior(ABi.to(exp.device)).mean.squeeze(-1).cpu()
+                first = float((fB * (fABi - fA)).mean()) / variance if variance > 0 else 0.0
+                rows.append({"metric": metric, "parameter": name, "importance": min(max(first, 0.0), 1.0)})
+    return pd.DataFrame(rows, columns=["metric", "parameter", "importance"])
+
+
+def plot_importance(exp: Experiment, *, models: Mapping[str, Any] | None = None) -> go.Figure:
+    """Parameter importance per metric (first-order Sobol indices of the model mean), as grouped bars."""
+    data = importance_data(exp, models=models)
+    fig = go.Figure([
+        go.Bar(x=part["parameter"], y=part["importance"], name=str(metric),
+               hovertemplate="%{x}: %{y:.2f} of the variance<extra>" + str(metric) + "</extra>")
+        for metric, part in data.groupby("metric", sort=False)
+    ])
+    fig.update_layout(title=f"{exp.name}: parameter importance (share of each model mean's variance, first order)",
+                      yaxis_title="first-order Sobol index", yaxis_range=[0, 1], barmode="group", template="plotly_white")
+    return fig
+
+
+def plot_parallel(exp: Experiment) -> go.Figure:
+    """Parallel coordinates: every completed target-source trial as a line through its
+    parameters and metrics, coloured by the first objective (choices on categorical axes)."""
+    trials = [t for t in exp.trials(status=TrialStatus.COMPLETED, source=exp.target_source)]
+    frame = trials_frame(trials, list(exp.search_space.parameters), exp.config.metrics)
+    dimensions = []
+    for name, p in exp.search_space.parameters.items():
+        if p.width == 0:
+            continue
+        values = frame[name]
+        if getattr(p, "values", None) is not None:  # a Choice: one tick per value
+            labels = [str(v) for v in p.values]
+            index = {v: i for i, v in enumerate(p.values)}
+            dimensions.append({"label": name, "values": [index[v] for v in values],
+                               "tickvals": list(range(len(labels))), "ticktext": labels})
+        else:
+            dimensions.append({"label": name, "values": values.astype(float), "range": [p.low, p.high]})
+    for metric in exp.config.metrics:
+        dimensions.append({"label": metric_label(exp, metric).split(",")[0], "values": frame[metric].astype(float)})
+    first = exp.config.objectives[0]
+    fig = go.Figure(go.Parcoords(
+        dimensions=dimensions,
+        line={"color": frame[first.metric].astype(float), "colorscale": "Viridis", "showscale": True,
+              "reversescale": first.minimize, "colorbar": {"title": {"text": first.metric}}},
+    ))
+    fig.update_layout(title=f"{exp.name}: parameters and metrics of every {exp.target_source} trial "
+                            f"(colour: {first.metric}, {'lower' if first.minimize else 'higher'} is better)",
+                      template="plotly_white")
     return fig
 
 
@@ -234,20 +424,24 @@ def plot_distribution(dist: ServingDistribution) -> go.Figure:
 
 
 def figures(exp: Experiment, *, parameters: Sequence[str] = ()) -> dict[str, go.Figure]:
-    """Every figure that applies to ``exp`` (for reports)."""
+    """Every figure that applies to ``exp`` (for reports), with one model fit per metric
+    shared by the calibration, slice and importance figures."""
+    from adaptive.space import Float, Int
+
+    logger.info("experiment %r: drawing figures", exp.name)
     out: dict[str, go.Figure] = {}
     has_data = bool(exp.trials(status=TrialStatus.COMPLETED, source=exp.target_source))
     if len(exp.config.objectives) > 1 and has_data:
         out["Pareto front"] = plot_pareto(exp)
     out["Optimization trace"] = plot_trace(exp)
     if has_data:
-        # one fit per metric, shared by the calibration plot and every slice
+        out["Parallel coordinates"] = plot_parallel(exp)
+        logger.info("experiment %r: fitting %d metric model(s)", exp.name, len(exp.config.metrics))
         models = fit_each_metric(
             exp.search_space, exp.trials(), exp.config.metrics, source=exp.target_source, seed=exp.seed, device=exp.device
         )
-        out["Predicted vs observed"] = plot_calibration(exp, models=models)
-        from adaptive.space import Float, Int
-
+        out["Leave-one-out predictions"] = plot_calibration(exp, models=models)
+        out["Parameter importance"] = plot_importance(exp, models=models)
         names = list(parameters) or [n for n, p in exp.search_space.parameters.items() if isinstance(p, (Float, Int))][:3]
         for name in names:
             out[f"Slice: {name}"] = plot_slice(exp, name, models=models)
@@ -257,6 +451,7 @@ def figures(exp: Experiment, *, parameters: Sequence[str] = ()) -> dict[str, go.
 
 
 __all__ = [
-    "calibration_data", "distribution_data", "figures", "pareto_data", "plot_calibration", "plot_distribution",
-    "plot_pareto", "plot_slice", "plot_trace", "slice_data", "trace_data",
+    "use_notebook_renderer", "calibration_data", "distribution_data", "figures", "importance_data", "metric_label", "pareto_data",
+    "plot_calibration", "plot_distribution", "plot_importance", "plot_parallel", "plot_pareto", "plot_slice",
+    "plot_trace", "slice_data", "trace_data",
 ]

@@ -386,6 +386,10 @@ class SearchSpace:
         return all(self.satisfies(c, params) for c in self.constraints)
 
     # -- encoding -------------------------------------------------------------------------
+    def columns_of(self, name: str) -> slice:
+        """The columns of parameter ``name`` in the encoded ``n x dim`` tensors (one-hot choices span several)."""
+        return self._slices[name]
+
     def encode(self, params_list: Sequence[Mapping[str, Any]]) -> torch.Tensor:
         """Encode valid parameter dicts to an ``n x d`` float64 tensor in the unit cube."""
         import torch

@@ -315,3 +315,15 @@ def test_delete_removes_everything_stored_with_the_experiment_only(storage_url):
     with pytest.raises(NotFoundError):
         ad.delete_experiment("feed-ranking", storage=storage_url)
     make(storage_url)  # the name is free again
+
+
+def test_units_are_stored_with_the_definition_and_checked(storage_url):
+    exp = make(storage_url, units={"cpu_ms": "ms", "reliability": "pp"})
+    assert ad.load_experiment("feed-ranking", storage=storage_url).config.units == {"cpu_ms": "ms", "reliability": "pp"}
+    assert exp.config.units["cpu_ms"] == "ms"
+    for units, field in (({"nope": "ms"}, "units.nope"), ({"cpu_ms": ""}, "units.cpu_ms"),
+                         ({"cpu_ms": "x" * 40}, "units.cpu_ms"), ("ms", "units")):
+        with pytest.raises(ValidationError) as info:
+            make(storage_url, name="bad", units=units)
+        assert info.value.field == field
+    assert ad.list_experiments(storage=storage_url) == ["feed-ranking"]

@@ -122,6 +122,28 @@ def test_a_held_lock_makes_the_round_busy(storage_url):
     assert run_round("cron", storage=storage_url).status == "DONE"
 
 
+def test_same_named_experiments_in_two_postgres_schemas_do_not_share_a_lock(postgres_url):
+    import uuid
+
+    from tests.conftest import _postgres_base_url
+
+    other = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(_postgres_base_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{other}"'))
+    try:
+        other_url = postgres_url.replace(postgres_url.rsplit("%3D", 1)[1], other)
+        setup(postgres_url)
+        setup(other_url)
+        with round_lock(Database(postgres_url), "cron"):
+            assert run_round("cron", storage=other_url).status == "DONE"  # another installation's 'cron'
+            assert run_round("cron", storage=postgres_url).status == "BUSY"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{other}" CASCADE'))
+        admin.dispose()
+
+
 def test_the_lock_holds_through_a_symlink_and_another_spelling(tmp_path):
     url = f"sqlite:///{tmp_path / 'adaptive.db'}"
     setup(url)

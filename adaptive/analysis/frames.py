@@ -37,20 +37,41 @@ def trials_frame(trials: Sequence[Trial], parameter_names: Sequence[str], metric
     return pd.DataFrame(rows, columns=columns)
 
 
+def frontier_flags(trials: Sequence[Trial], config: OptimizationConfig, *, source: str) -> pd.DataFrame:
+    """The one definition of feasibility and of the observed frontier, shared by
+    :func:`observed_frontier`, ``adaptive pareto`` and every plot.
+
+    One row per completed trial (any source) that observes every objective: ``trial_id``,
+    ``source``, ``feasible`` (every outcome constraint holds on the observed means),
+    ``beats_thresholds`` (every objective is on the good side of its threshold) and
+    ``on_frontier`` (a ``source`` trial that is feasible, beats the thresholds and is not
+    Pareto-dominated by another such trial, by observed means).
+    """
+    done = [
+        t for t in trials
+        if t.status == TrialStatus.COMPLETED and all(o.metric in t.observations for o in config.objectives)
+    ]
+    frame = pd.DataFrame({
+        "trial_id": [t.id for t in done],
+        "source": [t.source for t in done],
+        "feasible": [config.is_feasible(t.means()) for t in done],
+        "beats_thresholds": [all(o.beats_threshold(t.observations[o.metric].mean) for o in config.objectives) for t in done],
+        "on_frontier": False,
+    })
+    eligible = (frame["source"] == source) & frame["feasible"] & frame["beats_thresholds"]
+    if eligible.any():
+        chosen = [t for t, ok in zip(done, eligible) if ok]
+        Y = np.array([[o.sign * t.observations[o.metric].mean for o in config.objectives] for t in chosen])
+        frame.loc[eligible[eligible].index[pareto_mask(Y)], "on_frontier"] = True
+    return frame
+
+
 def observed_frontier(
     trials: Sequence[Trial], config: OptimizationConfig, *, source: str, parameter_names: Sequence[str]
 ) -> pd.DataFrame:
     """Completed ``source`` trials that observe every objective, satisfy every outcome
-    constraint and objective threshold, and are not Pareto-dominated (by observed means)."""
-    candidates = [
-        t for t in trials
-        if t.status == TrialStatus.COMPLETED and t.source == source
-        and all(o.metric in t.observations for o in config.objectives)
-        and config.is_feasible(t.means())
-        and all(o.beats_threshold(t.observations[o.metric].mean) for o in config.objectives)
-    ]
-    frame = trials_frame(candidates, parameter_names, config.metrics)
-    if not candidates:
-        return frame
-    Y = np.array([[o.sign * t.observations[o.metric].mean for o in config.objectives] for t in candidates])
-    return frame[pareto_mask(Y)].reset_index(drop=True)
+    constraint and objective threshold, and are not Pareto-dominated (by observed means);
+    see :func:`frontier_flags`."""
+    flags = frontier_flags(trials, config, source=source)
+    on = set(flags.loc[flags["on_frontier"], "trial_id"])
+    return trials_frame([t for t in trials if t.id in on], parameter_names, config.metrics)

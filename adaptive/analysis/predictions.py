@@ -10,11 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from botorch.models import MultiTaskGP
 from scipy.stats import norm
 
 from adaptive.analysis.frames import trials_frame
 from adaptive.analysis.pareto import pareto_mask
-from adaptive.modeling import completed, fit_each_metric
+from adaptive.modeling import completed, fit_each_metric, fit_metric_model, metric_data
+from adaptive.modeling.corrected import SourceMean
+from adaptive.modeling.loo import loo_predictions
 from adaptive.objectives import OptimizationConfig
 from adaptive.space import SearchSpace
 from adaptive.trial import Observation, Trial
@@ -52,6 +55,42 @@ def predict_frame(
         frame[f"{metric}_mean"] = posterior.mean.squeeze(-1).cpu().numpy()
         frame[f"{metric}_sem"] = posterior.variance.clamp_min(0).sqrt().squeeze(-1).cpu().numpy()
     return frame
+
+
+LOO_COLUMNS = ["trial_id", "observed", "observed_sem", "predicted", "predicted_sem", "model"]
+
+
+def loo_frame(
+    space: SearchSpace, trials: Sequence[Trial], metric: str, *, source: str, device: torch.device, seed: int = 0,
+    model: Any | None = None,
+) -> pd.DataFrame:
+    """Leave-one-out predictions of ``metric`` at every completed ``source`` trial that observed it.
+
+    Each trial's ``predicted`` mean (and ``predicted_sem``, the posterior standard deviation
+    of its noiseless value) comes from the model the experiment uses for the metric (the
+    same sources, the same fitted hyperparameters) conditioned on every other row: closed
+    form, no refit (see :mod:`adaptive.modeling.loo`). ``observed``/``observed_sem`` are the
+    trial's observation; ``model`` names the model's kind. Units: the metric's.
+    """
+    data = metric_data(trials, space, metric, source=source, device=device, other_sources=True)
+    own = data.only(0)
+    if own.n == 0:
+        return pd.DataFrame(columns=LOO_COLUMNS)
+    if model is None:
+        model = fit_metric_model(data, seed=seed)
+    multi_task = isinstance(model, MultiTaskGP)  # trained on every source's rows, the target's first
+    errors, sd = loo_predictions(model, data.rows_of(0) if multi_task else None)
+    observed = own.Y.squeeze(-1).cpu()
+    by_id = {t.id: t for t in trials}
+    kind = "multi-task" if multi_task else "bias-corrected" if isinstance(model.mean_module, SourceMean) else "single-source"
+    return pd.DataFrame({
+        "trial_id": list(own.trial_ids),
+        "observed": observed.numpy(),
+        "observed_sem": [by_id[i].observations[metric].sem or 0.0 for i in own.trial_ids],
+        "predicted": (observed - errors.cpu()).numpy(),
+        "predicted_sem": sd.cpu().numpy(),
+        "model": kind,
+    }, columns=LOO_COLUMNS)
 
 
 def model_frontier(

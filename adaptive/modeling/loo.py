@@ -25,6 +25,17 @@ def loo_errors(model: Model, rows: torch.Tensor | None = None) -> torch.Tensor:
     Returns:
         A 1-d tensor of errors, one per selected row.
     """
+    return loo_predictions(model, rows)[0]
+
+
+def loo_predictions(model: Model, rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each training row left out in turn: (observed minus predicted mean, standard deviation
+    of the predicted noiseless value), both 1-d over the selected rows, in the metric's units.
+
+    The LOO predictive variance of row ``i`` is ``1 / [K^-1]_ii``; its noise part (the
+    likelihood's variance at the row) is taken off, leaving the posterior variance of the
+    value a noiseless observation would have.
+    """
     was_training = model.training
     model.train()
     try:
@@ -38,11 +49,15 @@ def loo_errors(model: Model, rows: torch.Tensor | None = None) -> torch.Tensor:
             L = _cholesky(K)
             K_inv = torch.cholesky_inverse(L)
             alpha = K_inv @ r
-            errors = alpha.squeeze(-1) / torch.diagonal(K_inv)
+            precision = torch.diagonal(K_inv)
+            errors = alpha.squeeze(-1) / precision
+            noise = torch.diagonal(K) - torch.diagonal(prior.covariance_matrix)
+            variance = (1.0 / precision - noise).clamp_min(0.0)
     finally:
         model.train(was_training)
-    errors = errors * _output_scale(model, inputs[0])
-    return errors if rows is None else errors[rows]
+    scale = _output_scale(model, inputs[0])
+    errors, sd = errors * scale, variance.sqrt() * scale
+    return (errors, sd) if rows is None else (errors[rows], sd[rows])
 
 
 def loo_rmse(model: Model, rows: torch.Tensor | None = None) -> float:

@@ -168,3 +168,18 @@ def test_nearly_singular_draws_reach_the_log_not_the_user(sqlite_url, caplog):
     assert [str(w.message) for w in caught] == []
     assert "added jitter" in caplog.text
     assert sum(a.weight for a in dist.arms) == pytest.approx(1.0)
+
+
+def test_a_preview_stores_and_writes_nothing(sqlite_url, tmp_path):
+    exp = one_dim(sqlite_url, objectives=ad.Maximize("y"))
+    for x in (0.1, 0.5, 0.9):
+        exp.attach({"x": x}, {"y": x})
+    preview = exp.export_distribution(model_candidates=0, n_draws=200, store=False)
+    assert preview.version == 0 and sum(preview.weights) == pytest.approx(1.0)
+    assert exp.export_versions() == []
+    with pytest.raises(ad.ValidationError, match="path"):
+        exp.export_distribution(model_candidates=0, store=False, path=tmp_path / "x.json")
+    with pytest.raises(ad.ValidationError, match="store"):
+        exp.export_distribution(model_candidates=0, store="no")
+    published = exp.export_distribution(model_candidates=0, n_draws=200)
+    assert published.version == 1 and published.weights == preview.weights  # the same draws, now stored

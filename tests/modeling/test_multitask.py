@@ -12,7 +12,7 @@ from botorch.models import MultiTaskGP, SingleTaskGP
 
 import adaptive as ad
 from adaptive.modeling import MetricData, compare_sources, fit_metric_model, metric_data
-from adaptive.modeling.loo import loo_errors
+from adaptive.modeling.loo import loo_errors, loo_predictions
 from adaptive.modeling.multitask import build_multitask
 
 
@@ -50,6 +50,8 @@ def test_loo_errors_match_refitting_without_each_row():
     data = MetricData("m", X, Y, None, tuple(range(12)))
     model = fit_metric_model(data)
     errors = loo_errors(model)
+    same_errors, sds = loo_predictions(model)
+    assert torch.equal(errors, same_errors)
     state = {k: v for k, v in model.state_dict().items()}
     for i in (0, 5, 11):
         keep = torch.arange(12) != i
@@ -60,8 +62,11 @@ def test_loo_errors_match_refitting_without_each_row():
         held.load_state_dict({k: v for k, v in state.items() if not k.startswith("outcome_transform")}, strict=False)
         held.eval()
         with torch.no_grad():
-            predicted = held.posterior(X[i : i + 1]).mean.squeeze() * std.squeeze() + mean.squeeze()
+            posterior = held.posterior(X[i : i + 1])
+            predicted = posterior.mean.squeeze() * std.squeeze() + mean.squeeze()
+            sd = posterior.variance.squeeze().sqrt() * std.squeeze()  # of the noiseless value
         assert float(errors[i]) == pytest.approx(float(Y[i, 0] - predicted), rel=1e-5, abs=1e-8)
+        assert float(sds[i]) == pytest.approx(float(sd), rel=1e-5)
 
 
 def test_shifted_simulator_helps_and_its_bias_is_measured(sqlite_url):
