@@ -209,6 +209,7 @@ def _output_args(parser: argparse.ArgumentParser) -> None:
 def cmd_status(args: argparse.Namespace) -> int:
     from collections import Counter
 
+    from adaptive._paths import bypasses
     from adaptive.config import SPEC_VERSION, read_spec
     from adaptive.storage import Database
     from adaptive.storage import repository as repo
@@ -237,6 +238,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             "completed": counts.get("COMPLETED", 0), "failed": counts.get("FAILED", 0),
             "last_round": f"{last[0]['status']} {last[0]['started_at']:%Y-%m-%d %H:%M}" if last else "-",
             "exports": len(exports),
+            # the last round's quasi-random fallbacks and fits or posteriors off the fast paths
+            "fallbacks": (last[0]["counts"] or {}).get("fallbacks", 0) if last else 0,
+            "slow_paths": bypasses((last[0]["counts"] or {}).get("paths") or {}) if last else 0,
             "last_error": _short(last[0]["error"]) if last else "",
         }
         if args.output != "table":  # machine-readable: fields apart, errors in full
@@ -276,6 +280,8 @@ def cmd_rounds(args: argparse.Namespace) -> int:
             "host": r["host"], "status": r["status"],
             "seconds": (f"{seconds:.1f}" if table else round(seconds, 3)) if seconds is not None else None,
             "completed": counts.get("completed"), "failed_stale": counts.get("failed_stale"), "proposed": proposed,
+            "fallbacks": counts.get("fallbacks"),
+            "paths": " ".join(f"{k}={v}" for k, v in (counts.get("paths") or {}).items()) if table else counts.get("paths"),
             "errors": len(counts.get("errors") or ([r["error"]] if r["error"] else [])),
             "error": _short(r["error"]) if table else r["error"],
         })

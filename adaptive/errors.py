@@ -7,10 +7,14 @@
      │    ├── DuplicateNameError                  an experiment / parameter / metric name is taken
      │    ├── NotFoundError (also LookupError)    unknown experiment or trial
      │    └── TrialStateError                     e.g. completing a trial twice
-     └── StorageError                             the database, not the input
-          ├── StorageUnavailableError             cannot connect
-          ├── NoAdaptiveDatabaseError             a read found no database file or no schema
-          └── SchemaVersionError                  database revision is not this code's head
+     ├── StorageError                             the database, not the input
+     │    ├── StorageUnavailableError             cannot connect
+     │    ├── NoAdaptiveDatabaseError             a read found no database file or no schema
+     │    └── SchemaVersionError                  database revision is not this code's head
+     ├── RoundBusyError                           another round of the experiment holds its lock
+     └── NumericalError                           numerical trouble in a model or an optimizer
+          ├── ModelFitError                       a model could not be fitted after retries
+          └── FastFitError                        a closed-form fast path failed (retried)
 
 Every message says what failed, shows the value, and says what to do next.
 A rejected call writes nothing.
@@ -87,3 +91,24 @@ class SchemaVersionError(StorageError):
         super().__init__(
             f"storage={url!r} is at schema revision {current!r}, this adaptive needs {head!r}: {advice}"
         )
+
+
+class RoundBusyError(AdaptiveError):
+    """Another round of the same experiment holds the lock."""
+
+    def __init__(self, experiment: str) -> None:
+        self.experiment = experiment
+        super().__init__(f"experiment {experiment!r}: another round is running; this one did nothing")
+
+
+class NumericalError(AdaptiveError):
+    """Numerical trouble (a covariance not positive definite, a non-finite optimum): not bad
+    input and not a bug. Fits retry it; ``suggest`` falls back to quasi-random points on it."""
+
+
+class ModelFitError(NumericalError):
+    """A model could not be fitted after retries."""
+
+
+class FastFitError(NumericalError):
+    """A closed-form fit failed (the caller retries or falls back)."""

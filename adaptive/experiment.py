@@ -123,8 +123,9 @@ class Experiment:
             if proposal.sobol_position != stored.sobol_position:
                 repo.set_sobol_position(session, stored.id, proposal.sobol_position)
             logger.info(
-                "experiment %r: %d proposal(s) for %s (%s) in %.2fs",
+                "experiment %r: %d proposal(s) for %s (%s) in %.2fs%s",
                 self.name, n, source, ", ".join(sorted(set(proposal.generators))), proposal.seconds,
+                "; paths " + ", ".join(f"{k}={v}" for k, v in sorted(proposal.paths.items())) if proposal.paths else "",
             )
             return repo.add_trials(session, stored, proposal.params, source=source, generators=proposal.generators)
 

@@ -17,16 +17,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from adaptive.errors import AdaptiveError
+from adaptive.errors import RoundBusyError
 from adaptive.storage import Database
 
-
-class RoundBusyError(AdaptiveError):
-    """Another round of the same experiment holds the lock."""
-
-    def __init__(self, experiment: str) -> None:
-        self.experiment = experiment
-        super().__init__(f"experiment {experiment!r}: another round is running; this one did nothing")
+__all__ = ["RoundBusyError", "round_lock"]
 
 
 def _key(experiment: str) -> int:

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from adaptive.analysis.frames import frontier_flags, trials_frame
 from adaptive.analysis.hypervolume import hypervolume, reference_point
-from adaptive.analysis.predictions import loo_frame, predict_frame
+from adaptive.analysis.predictions import loo_frame, model_frontier, predict_frame
 from adaptive.errors import ValidationError
 from adaptive.modeling import fit_each_metric
 from adaptive.serving import ServingDistribution
@@ -99,7 +99,7 @@ def _padded_range(values: Sequence[float]) -> list[float] | None:
     return [lo - pad, hi + pad]
 
 
-def plot_pareto(exp: Experiment, *, model: bool = True) -> go.Figure:
+def plot_pareto(exp: Experiment, *, model: bool = True, models: Mapping[str, Any] | None = None) -> go.Figure:
     """Observed trials and frontiers, one panel per pair of objectives (one panel for two).
 
     Colour: blue feasible and beating every objective threshold, orange feasible but missing
@@ -108,13 +108,18 @@ def plot_pareto(exp: Experiment, *, model: bool = True) -> go.Figure:
     dominates (its corners are not trials); the model frontier is the evaluated configs that
     are non-dominated by predicted means, with ±2 posterior sem. Thresholds are dotted lines,
     drawn where they fall within the data (the axis titles give them too). Hover: the trial,
-    its source, its metrics and its parameters.
+    its source, its metrics and its parameters. Fitted ``models`` (metric -> GP, from
+    ``fit_each_metric``) are reused where given.
     """
     objectives = exp.config.objectives
     if len(objectives) < 2:
         raise ValidationError("objectives", [o.metric for o in objectives], "a Pareto plot needs two or more objectives")
     data = pareto_data(exp)
-    predicted = exp.pareto_frontier(model=True) if model and len(data) else pd.DataFrame()
+    if model and len(data):
+        predicted = model_frontier(exp.search_space, exp.config, exp.trials(), source=exp.target_source,
+                                   device=exp.device, seed=exp.seed, models=models)
+    else:
+        predicted = pd.DataFrame()
     pairs = list(combinations(range(len(objectives)), 2))
     fig = make_subplots(rows=1, cols=len(pairs), subplot_titles=[f"{objectives[i].metric} vs {objectives[j].metric}" for i, j in pairs])
     sources = sorted(data["source"].unique()) if len(data) else []
@@ -431,15 +436,17 @@ def figures(exp: Experiment, *, parameters: Sequence[str] = ()) -> dict[str, go.
     logger.info("experiment %r: drawing figures", exp.name)
     out: dict[str, go.Figure] = {}
     has_data = bool(exp.trials(status=TrialStatus.COMPLETED, source=exp.target_source))
-    if len(exp.config.objectives) > 1 and has_data:
-        out["Pareto front"] = plot_pareto(exp)
-    out["Optimization trace"] = plot_trace(exp)
+    models = None
     if has_data:
-        out["Parallel coordinates"] = plot_parallel(exp)
         logger.info("experiment %r: fitting %d metric model(s)", exp.name, len(exp.config.metrics))
         models = fit_each_metric(
             exp.search_space, exp.trials(), exp.config.metrics, source=exp.target_source, seed=exp.seed, device=exp.device
         )
+    if len(exp.config.objectives) > 1 and has_data:
+        out["Pareto front"] = plot_pareto(exp, models=models)
+    out["Optimization trace"] = plot_trace(exp)
+    if models is not None:
+        out["Parallel coordinates"] = plot_parallel(exp)
         out["Leave-one-out predictions"] = plot_calibration(exp, models=models)
         out["Parameter importance"] = plot_importance(exp, models=models)
         names = list(parameters) or [n for n, p in exp.search_space.parameters.items() if isinstance(p, (Float, Int))][:3]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections import Counter
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adaptive.config import EXPORT_OPTIONS, NEVER, RoundPolicy, default_trial_age
+from adaptive import _paths as paths
 from adaptive.errors import AdaptiveError
 from adaptive.experiment import Experiment, load_experiment
 from adaptive.locks import RoundBusyError, round_lock
@@ -74,7 +76,13 @@ def _locked_round(exp: Experiment, database: Database, start: float) -> RoundRes
         timings["fetch_and_complete"] = time.perf_counter() - step
         step = time.perf_counter()
         result.counts["failed_stale"] = _fail_stale(exp, policy)
-        result.counts["proposed"] = _propose(exp, policy)
+        with paths.recording() as taken:
+            result.counts["proposed"], generators = _propose(exp, policy)
+        # Quasi-random points after numerical trouble, and fits or posteriors that left the fast
+        # paths: both show in 'adaptive rounds' and 'adaptive status' (see adaptive._paths).
+        result.counts["fallbacks"] = generators.get("sobol-fallback", 0)
+        if taken:
+            result.counts["paths"] = dict(sorted(taken.items()))
         timings["propose"] = time.perf_counter() - step
         export = stored.spec.get("export") or {}
         if export.get("every_round"):
@@ -141,13 +149,16 @@ def _fail_stale(exp: Experiment, policy: RoundPolicy) -> int:
     return len(stale)
 
 
-def _propose(exp: Experiment, policy: RoundPolicy) -> dict[str, int]:
-    proposed = {}
+def _propose(exp: Experiment, policy: RoundPolicy) -> tuple[dict[str, int], Counter[str]]:
+    """Proposals per source, and how many of them each generator made."""
+    proposed, generators = {}, Counter()
     running = exp.trials(status=TrialStatus.RUNNING)
     for source, limit in policy.max_parallel.items():
         gap = limit - sum(1 for t in running if t.source == source)
-        proposed[source] = len(exp.suggest(gap, source=source)) if gap > 0 else 0
-    return proposed
+        made = exp.suggest(gap, source=source) if gap > 0 else []
+        proposed[source] = len(made)
+        generators.update(t.generator for t in made)
+    return proposed, generators
 
 
 def _has_target_results(exp: Experiment) -> bool:

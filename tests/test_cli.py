@@ -207,7 +207,8 @@ def test_trials_finished_by_hand_json_output_and_delete(tmp_path):
 
     status = json.loads(run("status", "--json", "--storage", url).stdout)
     assert status == [{"experiment": "e", "trials": 3, "running": 1, "completed": 1, "failed": 1, "last_round": None,
-                       "exports": 0, "last_error": None, "abandoned": 0, "last_round_status": None,
+                       "exports": 0, "fallbacks": 0, "slow_paths": 0, "last_error": None, "abandoned": 0,
+                       "last_round_status": None,
                        "last_round_started": None}]
     assert run("status", "--json", "--csv", "--storage", url).returncode == 2
 

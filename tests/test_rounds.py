@@ -56,6 +56,27 @@ def test_rounds_are_numbered_within_each_experiment(sqlite_url):
     assert numbers == [("cron", 1), ("other", 1), ("cron", 2), ("other", 2), ("other", 3)]
 
 
+def test_rounds_count_fallbacks_and_the_paths_fits_took(sqlite_url, monkeypatch):
+    from adaptive.errors import ModelFitError
+
+    setup(sqlite_url, generation={"initial_trials": 2}, rounds={"max_parallel": 2})
+    run_round("cron", storage=sqlite_url)  # quasi-random start
+    normal = run_round("cron", storage=sqlite_url)  # completes the two, fits, proposes by BO
+    assert normal.counts["fallbacks"] == 0 and normal.counts["paths"]["fit:closed-form"] >= 1
+    assert normal.counts["paths"].get("fit:botorch", 0) == 0
+
+    def broken(*args, **kwargs):
+        raise ModelFitError("simulated non-PSD covariance")
+
+    monkeypatch.setattr("adaptive.generation.strategy.fit_models", broken)
+    degraded = run_round("cron", storage=sqlite_url)
+    assert degraded.counts["fallbacks"] == 2 and degraded.status == "DONE"
+    status = subprocess.run([sys.executable, "-m", "adaptive", "status", "--json", "--storage", sqlite_url],
+                            capture_output=True, text=True, timeout=300)
+    (row,) = __import__("json").loads(status.stdout)
+    assert row["fallbacks"] == 2 and row["slow_paths"] == 0
+
+
 def test_stale_trials_fail_and_source_errors_are_recorded(sqlite_url, monkeypatch):
     exp = setup(sqlite_url, rounds={"max_parallel": 2, "max_trial_age": "1s"},
                 metrics={"kind": "python", "function": "tests.sources.test_sources:raising"})

@@ -95,7 +95,7 @@ def loo_frame(
 
 def model_frontier(
     space: SearchSpace, config: OptimizationConfig, trials: Sequence[Trial], *, source: str, device: torch.device,
-    seed: int = 0, min_feasibility: float = 0.5,
+    seed: int = 0, min_feasibility: float = 0.5, models: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Frontier of the evaluated ``source`` configs by *predicted* means.
 
@@ -103,13 +103,15 @@ def model_frontier(
     not make the frontier. Rows are the trials' frame rows (observed values) with
     ``<metric>_pred``/``<metric>_pred_sem`` predictions beside them and ``p_feasible``,
     the probability (independent normal posteriors) that every outcome constraint
-    holds; configs below ``min_feasibility`` are left out.
+    holds; configs below ``min_feasibility`` are left out. Fitted ``models`` (metric -> GP,
+    from ``fit_each_metric``) are reused where given.
     """
     done = [t for t in completed(trials, source) if t.observations]
     observed = trials_frame(done, list(space.parameters), config.metrics)
     if not done:
         return observed
-    predicted = predict_frame(space, config.metrics, trials, [t.params for t in done], source=source, device=device, seed=seed)
+    predicted = predict_frame(space, config.metrics, trials, [t.params for t in done], source=source, device=device,
+                              seed=seed, models=models)
     renamed = {}
     for metric in config.metrics:
         renamed[f"{metric}_mean"], renamed[f"{metric}_sem"] = f"{metric}_pred", f"{metric}_pred_sem"

@@ -43,6 +43,7 @@ from linear_operator.utils.warnings import NumericalWarning
 from adaptive.generation.lean_gp import LeanCachedCholesky, LeanGP
 from adaptive.generation.lean_gp import supports as lean_gp_supports
 from adaptive.generation.single_point_ehvi import SinglePointLogEHVI
+from adaptive import _paths as paths
 from adaptive.objectives import OptimizationConfig
 
 
@@ -73,7 +74,10 @@ def acquisition_model(model: Model) -> tuple[Model, Affine | None]:
     """
     model, affine = standardized_outputs(model)
     if lean_gp_supports(model):
+        paths.note("posterior:lean")
         model = LeanGP(model)
+    else:
+        paths.note("posterior:botorch")
     return model, affine
 
 

@@ -11,22 +11,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
 from adaptive.analysis.hypervolume import reference_point
-from adaptive.errors import AdaptiveError, ValidationError
+from adaptive.errors import ValidationError
 from adaptive.generation.acquisition import acquisition_model, build_acquisition
 from adaptive.generation.optimize import maximize
 from adaptive.generation.settings import GenerationSettings, OptimizerSettings
 from adaptive.generation.sobol import propose_sobol
 from adaptive.generation.transforms import bilog_constraint_metrics, warp_single_objective
 from adaptive.modeling import (
-    ModelFitError, WarmStarts, completed, fit_models, metric_data, pending_X, single_threaded_blas,
+    WarmStarts, completed, fit_models, metric_data, pending_X, single_threaded_blas,
 )
+from adaptive import _paths as paths
+from adaptive.modeling.numerics import is_numerical
 from adaptive.objectives import OptimizationConfig
 from adaptive.space import SearchSpace
 from adaptive.trial import Trial, TrialStatus
@@ -43,6 +45,7 @@ class Proposal:
     generators: list[str]
     sobol_position: int
     seconds: float
+    paths: dict[str, int] = field(default_factory=dict)  # fit and posterior paths taken (see adaptive._paths)
 
 
 def propose(
@@ -76,30 +79,29 @@ def propose(
         generators = ["center"] * len(head) + ["sobol"] * len(params)
         return Proposal(head + params, generators, position, time.perf_counter() - start)
     _check_metrics_observed(config, trials, target)
-    try:
-        params = _bayesian(
-            # Seeded by the count of this source's trials: attaching other sources' results
-            # leaves the optimizer's random starts unchanged, so runs with and without a
-            # simulator differ only where the model does.
-            space, config, trials, n, source=source, target=target, seed=seed + len(live), settings=settings,
-            device=device, warm=warm,
-        )
-        generator = "botorch"
-    except AdaptiveError as exc:
-        if not isinstance(exc, ModelFitError):
-            raise
-        logger.warning("Bayesian optimization failed (%s); proposing quasi-random points instead", exc)
-        params, generator = [], "sobol-fallback"
-    except Exception as exc:  # noqa: BLE001 - numerical trouble in torch/BoTorch must not fail a suggest
-        logger.warning("Bayesian optimization failed (%s); proposing quasi-random points instead", exc)
-        params, generator = [], "sobol-fallback"
+    with paths.recording() as counts:
+        try:
+            params = _bayesian(
+                # Seeded by the count of this source's trials: attaching other sources' results
+                # leaves the optimizer's random starts unchanged, so runs with and without a
+                # simulator differ only where the model does.
+                space, config, trials, n, source=source, target=target, seed=seed + len(live), settings=settings,
+                device=device, warm=warm,
+            )
+            generator = "botorch"
+        except Exception as exc:
+            if not is_numerical(exc):
+                raise  # bad input or a bug: never hidden behind quasi-random points
+            logger.warning("Bayesian optimization failed (%s: %s); proposing quasi-random points instead",
+                           type(exc).__name__, exc)
+            params, generator = [], "sobol-fallback"
     generators = [generator] * len(params)
     position = sobol_position
     if len(params) < n:
         extra, position = propose_sobol(space, n - len(params), seed=seed, position=sobol_position)
         params = params + extra
         generators += ["sobol-fill" if generator == "botorch" else generator] * len(extra)
-    return Proposal(params, generators, position, time.perf_counter() - start)
+    return Proposal(params, generators, position, time.perf_counter() - start, dict(counts))
 
 
 def center_point(space: SearchSpace) -> dict[str, Any] | None:

@@ -30,15 +30,12 @@ from gpytorch.means import ConstantMean
 from gpytorch.priors import LogNormalPrior
 from scipy.optimize import minimize
 
+from adaptive.errors import FastFitError
 from adaptive.modeling.corrected import SourceCovariance, SourceMean
 
 # Beyond this the n^3 inverse per evaluation costs more than GPyTorch's overhead saves.
 MAX_ROWS = 400
 _LOG_2PI = math.log(2 * math.pi)
-
-
-class FastFitError(RuntimeError):
-    """The closed-form fit failed (the caller retries or falls back)."""
 
 
 def supports(model: object) -> bool:

@@ -28,7 +28,9 @@ from botorch.models.model import Model
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.utils.warnings import NumericalWarning
 
-from adaptive.errors import AdaptiveError, ValidationError
+from adaptive.errors import ModelFitError, ValidationError
+from adaptive.modeling.numerics import is_numerical
+from adaptive import _paths as paths
 from adaptive.modeling import fast_fit, lean_mll
 from adaptive.modeling.data import MetricData, metric_data
 from adaptive.modeling import categorical as categorical_model
@@ -43,10 +45,6 @@ logger = logging.getLogger(__name__)
 
 FIT_ATTEMPTS = 3
 M = TypeVar("M", bound=Model)
-
-
-class ModelFitError(AdaptiveError):
-    """A model could not be fitted after retries (numerical trouble, not bad input)."""
 
 
 class WarmStarts:
@@ -409,8 +407,10 @@ def _fit(
                             )
             with single_threaded_blas():
                 if fast_fit.supports(model):
+                    paths.note("fit:closed-form")
                     fast_fit.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
                 elif categorical_model.supports(model) and model.covar_module.continuous:
+                    paths.note("fit:closed-form-categorical")
                     categorical_model.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
                 else:
                     mll = ExactMarginalLogLikelihood(model.likelihood, model)
@@ -418,13 +418,16 @@ def _fit(
                         warnings.simplefilter("ignore", category=(BotorchWarning, NumericalWarning, RuntimeWarning, UserWarning))
                         torch.manual_seed(seed + attempt)
                         if lean_mll.supports(model):
+                            paths.note("fit:lean-mll")
                             # The same loss in plain tensors (see lean_mll); BoTorch's optimizer.
                             fit_gpytorch_mll(mll, closure=lean_mll.closure(mll), optimizer=fit_gpytorch_mll_scipy,
                                              optimizer_kwargs={"options": FIT_OPTIONS})
                         elif categorical_model.supports(model):  # choices only: the same loss in plain tensors
+                            paths.note("fit:lean-mll-categorical")
                             fit_gpytorch_mll(mll, closure=categorical_model.closure(mll), optimizer=fit_gpytorch_mll_scipy,
                                              optimizer_kwargs={"options": FIT_OPTIONS})
                         else:
+                            paths.note("fit:botorch")
                             fit_gpytorch_mll(mll, optimizer_kwargs={"options": FIT_OPTIONS})
             model.eval()
             with torch.no_grad(), warnings.catch_warnings():
@@ -437,7 +440,9 @@ def _fit(
             if warm is not None:
                 warm.save(name, model, rows)
             return model
-        except Exception as exc:  # noqa: BLE001 - any numerical failure is retried
+        except Exception as exc:
+            if not is_numerical(exc):
+                raise  # a bug, not bad luck: retrying would hide it
             last = exc
             logger.info("fit of %s failed (attempt %d/%d): %s", name, attempt + 1, FIT_ATTEMPTS, exc)
     raise ModelFitError(f"could not fit a model for {name} after {FIT_ATTEMPTS} attempts: {last}") from last

@@ -154,6 +154,25 @@ def test_fit_failure_falls_back_to_quasi_random_with_a_warning(sqlite_url, monke
     assert len({(t.params["x"], t.params["y"]) for t in exp.trials()}) == 8
 
 
+def test_a_bug_fails_loudly_instead_of_falling_back(sqlite_url, monkeypatch):
+    """A TypeError (an API change in BoTorch, a bug) must not turn the engine into Sobol."""
+    exp = make(sqlite_url)
+    run(exp, 5, quadratic)
+    calls = []
+
+    def changed_api(*args, **kwargs):
+        calls.append(1)
+        raise TypeError("fit_gpytorch_mll() got an unexpected keyword argument 'closure'")
+
+    monkeypatch.setattr(fit_module, "fit_gpytorch_mll", changed_api)
+    monkeypatch.setattr(fit_module.fast_fit, "supports", lambda model: False)
+    monkeypatch.setattr(fit_module.lean_mll, "supports", lambda model: False)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        exp.suggest(1)
+    assert len(calls) == 1  # not retried either
+    assert len(exp.trials()) == 5  # and nothing written
+
+
 def test_degenerate_data_never_fails_a_suggest(sqlite_url):
     exp = make(sqlite_url)
     for t in exp.suggest(5):  # identical observations with zero noise everywhere
