@@ -43,6 +43,7 @@ from linear_operator.utils.warnings import NumericalWarning
 from adaptive.generation.lean_gp import LeanCachedCholesky, LeanGP
 from adaptive.generation.lean_gp import supports as lean_gp_supports
 from adaptive.generation.single_point_ehvi import SinglePointLogEHVI
+from adaptive import _compat
 from adaptive import _paths as paths
 from adaptive.objectives import OptimizationConfig
 
@@ -73,7 +74,7 @@ def acquisition_model(model: Model) -> tuple[Model, Affine | None]:
     the same acquisition values at less cost per evaluation. Changes ``model`` in place.
     """
     model, affine = standardized_outputs(model)
-    if lean_gp_supports(model):
+    if _compat.fast_paths_verified() and lean_gp_supports(model):
         paths.note("posterior:lean")
         model = LeanGP(model)
     else:
@@ -173,7 +174,8 @@ def _build(
         )
     weights = torch.tensor([o.sign for o in config.objectives], dtype=X_baseline.dtype, device=X_baseline.device)
     assert ref_point is not None
-    return (_LeanLogNEHVI if lean else _LogNEHVI)(
+    plain = qLogNoisyExpectedHypervolumeImprovement  # BoTorch's own, where the fast paths are off
+    return (_LeanLogNEHVI if lean else _LogNEHVI if _compat.fast_paths_verified() else plain)(
         model=model, ref_point=torch.as_tensor(ref_point, dtype=X_baseline.dtype, device=X_baseline.device),
         X_baseline=X_baseline, sampler=sampler,
         objective=GenericMCMultiOutputObjective(lambda Y, X=None: _to_metric_units(Y[..., :m], affine) * weights),

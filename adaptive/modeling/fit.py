@@ -30,6 +30,7 @@ from linear_operator.utils.warnings import NumericalWarning
 
 from adaptive.errors import ModelFitError, ValidationError
 from adaptive.modeling.numerics import is_numerical
+from adaptive import _compat
 from adaptive import _paths as paths
 from adaptive.modeling import fast_fit, lean_mll
 from adaptive.modeling.data import MetricData, metric_data
@@ -405,11 +406,12 @@ def _fit(
                             kernel.lengthscale = ls * torch.exp(
                                 torch.randn(ls.shape, generator=generator, dtype=ls.dtype).to(ls)
                             )
+            fast = _compat.fast_paths_verified()
             with single_threaded_blas():
-                if fast_fit.supports(model):
+                if fast and fast_fit.supports(model):
                     paths.note("fit:closed-form")
                     fast_fit.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
-                elif categorical_model.supports(model) and model.covar_module.continuous:
+                elif fast and categorical_model.supports(model) and model.covar_module.continuous:
                     paths.note("fit:closed-form-categorical")
                     categorical_model.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
                 else:
@@ -417,12 +419,12 @@ def _fit(
                     with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
                         warnings.simplefilter("ignore", category=(BotorchWarning, NumericalWarning, RuntimeWarning, UserWarning))
                         torch.manual_seed(seed + attempt)
-                        if lean_mll.supports(model):
+                        if fast and lean_mll.supports(model):
                             paths.note("fit:lean-mll")
                             # The same loss in plain tensors (see lean_mll); BoTorch's optimizer.
                             fit_gpytorch_mll(mll, closure=lean_mll.closure(mll), optimizer=fit_gpytorch_mll_scipy,
                                              optimizer_kwargs={"options": FIT_OPTIONS})
-                        elif categorical_model.supports(model):  # choices only: the same loss in plain tensors
+                        elif fast and categorical_model.supports(model):  # choices only: the same loss in plain tensors
                             paths.note("fit:lean-mll-categorical")
                             fit_gpytorch_mll(mll, closure=categorical_model.closure(mll), optimizer=fit_gpytorch_mll_scipy,
                                              optimizer_kwargs={"options": FIT_OPTIONS})

@@ -319,3 +319,34 @@ def test_pending_points_near_observed_ones_raise_no_warning_to_the_user(sqlite_u
         caught += batch
     assert not [w for w in caught if issubclass(w.category, NumericalWarning)], [str(w.message) for w in caught]
     assert {t.generator for t in exp.trials()[2:]} == {"botorch"}
+
+
+def test_on_unverified_library_versions_every_fast_path_steps_aside(sqlite_url, monkeypatch, caplog):
+    """The one gate: on a BoTorch series the parity tests never ran on, fits and posteriors take
+    BoTorch's own paths (counted), and suggestions still come from the model."""
+    from adaptive import _compat
+
+    monkeypatch.setattr(_compat, "version", lambda package: "0.19.0" if package == "botorch" else
+                        {"gpytorch": "1.15.2", "linear_operator": "0.6.1"}[package])
+    _compat.fast_paths_verified.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="adaptive._compat"):
+            assert not _compat.fast_paths_verified()
+        assert "botorch 0.19.0 (verified: 0.18.x)" in caplog.text
+        mixed = ad.create_experiment(
+            "gate", storage=sqlite_url, seed=1, generation=GenerationSettings(initial_trials=4),
+            parameters={"x": ad.Float(0, 1), "k": ad.Choice(["a", "b", "c"])},
+            objectives=[ad.Maximize("f"), ad.Minimize("g")],
+        )
+        for t in mixed.suggest(4):
+            mixed.complete(t.id, {"f": t.params["x"] + (t.params["k"] == "b"), "g": t.params["x"] ** 2})
+        from adaptive import _paths
+
+        with _paths.recording() as taken:
+            (t,) = mixed.suggest(1)
+        assert t.generator == "botorch"
+        assert set(taken) == {"fit:botorch", "posterior:botorch"}, taken
+    finally:
+        monkeypatch.undo()
+        _compat.fast_paths_verified.cache_clear()
+    assert _compat.fast_paths_verified()  # the installed versions are the verified ones (CI checks them)
