@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from adaptive._durations import parse_duration
 from adaptive._expressions import check_experiment_name
 from adaptive.errors import ValidationError
 from adaptive.generation import GenerationSettings
@@ -26,20 +26,6 @@ from adaptive.space import Choice, Fixed, Float, Int, SearchSpace, parameter_fro
 from adaptive.trial import TARGET_SOURCE, check_source
 
 SPEC_VERSION = 1  # the layout of experiments.spec
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_duration(field_name: str, value: Any) -> timedelta:
-    """``"90s"``, ``"15m"``, ``"72h"``, ``"7d"`` or a number of seconds."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-        return timedelta(seconds=float(value))
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if not match or float(match.group(1)) <= 0:
-        raise ValidationError(field_name, value, "expected a positive duration such as '90s', '15m', '72h' or '7d'")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
-
 
 @dataclass(frozen=True)
 class RoundPolicy:

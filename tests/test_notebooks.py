@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.browser import open_page
 
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"

@@ -10,6 +10,7 @@ Kinds (``[metrics] kind = ...`` in a config):
   (:mod:`adaptive.sources.events`).
 """
 
-from adaptive.sources.base import FetchResult, MetricSource, collect, make_source
+from adaptive.sources.base import FetchResult, MetricSource, collect
+from adaptive.sources.factory import make_source
 
 __all__ = ["FetchResult", "MetricSource", "collect", "make_source"]

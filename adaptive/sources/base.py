@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from adaptive._expressions import check_name
-from adaptive.config import parse_duration
 from adaptive.errors import ValidationError
 from adaptive.storage.database import mask
 from adaptive.trial import Observation, Trial, TrialStatus
@@ -104,36 +103,6 @@ class FileSource(MetricSource):
             if isinstance(row.get("sem"), float) and math.isnan(row["sem"]):
                 row["sem"] = None
         return records
-
-
-def make_source(spec: Mapping[str, Any]) -> MetricSource:
-    """A source from a config's ``[metrics]`` table."""
-    kind = spec.get("kind")
-    timeout = parse_duration("metrics.timeout", spec.get("timeout", 60))
-    if kind == "python":
-        return PythonSource(spec.get("function", ""), timeout)
-    if kind == "sql":
-        url, url_env = spec.get("url"), spec.get("url_env")
-        if url_env is not None:
-            if not isinstance(url_env, str) or not url_env.strip():
-                raise ValidationError("metrics.url_env", url_env, "the name of an environment variable holding the URL")
-            if url is not None:
-                raise ValidationError("metrics.url", mask(str(url)), "give url or url_env, not both")
-            return SQLSource(None, spec.get("query", ""), timeout, url_env=url_env)
-        if not url or not isinstance(url, str):
-            raise ValidationError(
-                "metrics.url", url, "an SQLAlchemy URL for the metrics database (or url_env = 'VARIABLE')"
-            )
-        return SQLSource(url, spec.get("query", ""), timeout)
-    if kind == "file":
-        if not spec.get("path"):
-            raise ValidationError("metrics.path", spec.get("path"), "a CSV or Parquet file")
-        return FileSource(spec["path"], timeout)
-    if kind == "events":
-        from adaptive.sources.events import EventsSource
-
-        return EventsSource(spec, timeout)
-    raise ValidationError("metrics.kind", kind, "expected 'python', 'sql', 'file' or 'events'")
 
 
 @dataclass

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from adaptive.config import parse_duration
+from adaptive._durations import parse_duration
 from adaptive.errors import ValidationError
 from adaptive.events.compute import compute_metrics
 from adaptive.events.engines import LogInput, SQLTable
