@@ -17,8 +17,8 @@ from adaptive._expressions import check_experiment_name
 from adaptive.config import SPEC_VERSION, check_export_options, read_spec
 from adaptive.errors import DuplicateNameError, NoAdaptiveDatabaseError, NotFoundError, ValidationError
 from adaptive.generation.settings import GenerationSettings
-from adaptive.serving import ServingDistribution
 from adaptive.objectives import Objective, OptimizationConfig, OutcomeConstraint
+from adaptive.serving import ServingDistribution
 from adaptive.space import Parameter, SearchSpace
 from adaptive.storage import Database, open_database
 from adaptive.storage import repository as repo

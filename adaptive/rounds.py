@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections import Counter
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adaptive.config import EXPORT_OPTIONS, NEVER, RoundPolicy, default_trial_age
 from adaptive import _paths as paths
+from adaptive.config import EXPORT_OPTIONS, NEVER, RoundPolicy, default_trial_age
 from adaptive.errors import AdaptiveError
 from adaptive.experiment import Experiment, load_experiment
 from adaptive.locks import RoundBusyError, round_lock

@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-
 from adaptive._expressions import LinearInequality, check_name, parse_linear_inequality
 from adaptive.errors import DuplicateNameError, ValidationError
 

@@ -156,7 +156,7 @@ def summarize(rows: list[dict]) -> str:
                 f"{_fmt(_median(rs, 'median_seconds_per_call'), 2)} |"
             )
     lines += ["", "Targets (informative problems: multi-task vs online-only and vs Ax; useless: vs online-only):", ""]
-    for problem, p in PROBLEMS.items():
+    for problem in PROBLEMS:
         by = {m: [r for r in rows if r["problem"] == problem and r["method"] == m] for m in METHODS}
         if not all(by.values()):
             continue

@@ -35,7 +35,12 @@ import numpy as np
 import torch
 from botorch.test_functions import Branin, Hartmann, Levy, Rosenbrock, StyblinskiTang
 from botorch.test_functions.multi_objective import (
-    C2DTLZ2, DTLZ2, BraninCurrin, CarSideImpact, DiscBrake, VehicleSafety,
+    C2DTLZ2,
+    DTLZ2,
+    BraninCurrin,
+    CarSideImpact,
+    DiscBrake,
+    VehicleSafety,
 )
 
 from adaptive.analysis.hypervolume import hypervolume

@@ -63,7 +63,7 @@ def single_objective(problem: P.Problem, starts: int) -> float:
     best = math.inf
     for combo in itertools.product(*levels):
         fixed = dict(zip(discrete, combo))
-        f = lambda u: problem.truth(_to_params(problem, u, fixed))[metric]  # noqa: E731
+        f = lambda u: problem.truth(_to_params(problem, u, fixed))[metric]  # noqa: E731, B023 - used in this iteration
         cons = _constraints(problem, fixed)
         for u0 in _starts(d, starts):
             r = minimize(f, u0, bounds=[(0.0, 1.0)] * d, method="SLSQP" if cons else "L-BFGS-B", constraints=cons)

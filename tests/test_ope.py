@@ -82,7 +82,7 @@ def test_ips_and_dr_are_unbiased_and_dr_covers_the_truth():
 
 def test_relative_error_shrinks_as_the_log_grows():
     rng = np.random.default_rng(1)
-    for estimator in (lambda l, p, q: ope.ips(l, p), lambda l, p, q: ope.snips(l, p), ope.dr):
+    for estimator in (lambda log, p, q: ope.ips(log, p), lambda log, p, q: ope.snips(log, p), ope.dr):
         errors = {}
         for n in (250, 4000):
             errors[n] = np.mean([abs(estimator(*simulate(n, rng)).value - TRUE_VALUE) / TRUE_VALUE for _ in range(40)])

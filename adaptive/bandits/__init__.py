@@ -5,8 +5,8 @@ and ``update(contexts, actions, rewards)``.
 """
 
 from adaptive.bandits._base import Decision, Policy, draws_for_tolerance
-from adaptive.bandits.log import DecisionLog
 from adaptive.bandits.linear import BayesianLinearModel, ConstrainedLinearTS, LinearTS, disjoint_features
+from adaptive.bandits.log import DecisionLog
 from adaptive.bandits.thompson import BetaBernoulliTS, GaussianTS
 
 __all__ = [

@@ -40,13 +40,12 @@ from botorch.models.transforms.outcome import Standardize
 from botorch.sampling import SobolQMCNormalSampler
 from linear_operator.utils.warnings import NumericalWarning
 
+from adaptive import _compat
+from adaptive import _paths as paths
 from adaptive.generation.lean_gp import LeanCachedCholesky, LeanGP
 from adaptive.generation.lean_gp import supports as lean_gp_supports
 from adaptive.generation.single_point_ehvi import SinglePointLogEHVI
-from adaptive import _compat
-from adaptive import _paths as paths
 from adaptive.objectives import OptimizationConfig
-
 
 Affine = tuple[torch.Tensor, torch.Tensor]
 

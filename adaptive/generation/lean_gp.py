@@ -29,8 +29,8 @@ import logging
 
 import torch
 from botorch.models import SingleTaskGP
-from botorch.models.transforms.outcome import Standardize
 from botorch.models.gpytorch import GPyTorchModel
+from botorch.models.transforms.outcome import Standardize
 from botorch.posteriors import Posterior
 from botorch.sampling import IIDNormalSampler, SobolQMCNormalSampler
 from botorch.sampling.base import MCSampler

@@ -19,7 +19,6 @@ from botorch.exceptions import BotorchWarning
 from botorch.optim import optimize_acqf
 from botorch.optim.initializers import initialize_q_batch
 from linear_operator.utils.warnings import NumericalWarning
-
 from scipy.optimize import minimize
 
 from adaptive.generation.polytope import Polytope, RetractedAcquisition

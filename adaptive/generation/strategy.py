@@ -17,17 +17,22 @@ from typing import Any
 import numpy as np
 import torch
 
+from adaptive import _paths as paths
 from adaptive.analysis.hypervolume import reference_point
 from adaptive.errors import ValidationError
 from adaptive.generation.acquisition import acquisition_model, build_acquisition
 from adaptive.generation.optimize import maximize
-from adaptive.generation.settings import GenerationSettings, OptimizerSettings
+from adaptive.generation.settings import GenerationSettings
 from adaptive.generation.sobol import propose_sobol
 from adaptive.generation.transforms import bilog_constraint_metrics, warp_single_objective
 from adaptive.modeling import (
-    WarmStarts, completed, fit_models, metric_data, pending_X, single_threaded_blas,
+    WarmStarts,
+    completed,
+    fit_models,
+    metric_data,
+    pending_X,
+    single_threaded_blas,
 )
-from adaptive import _paths as paths
 from adaptive.modeling.numerics import is_numerical
 from adaptive.objectives import OptimizationConfig
 from adaptive.space import SearchSpace

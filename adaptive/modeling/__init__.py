@@ -2,7 +2,6 @@
 
 from adaptive.modeling.data import MetricData, completed, metric_data, pending_X
 from adaptive.modeling.device import resolve_device
-from adaptive.modeling.threads import single_threaded_blas
 from adaptive.modeling.fit import (
     ModelFitError,
     SourceChoice,
@@ -13,6 +12,7 @@ from adaptive.modeling.fit import (
     fit_metric_model,
     fit_models,
 )
+from adaptive.modeling.threads import single_threaded_blas
 
 __all__ = [
     "MetricData",

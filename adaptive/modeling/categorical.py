@@ -59,7 +59,7 @@ class MixedCovariance(Kernel):
     ``category_lengthscale`` (``2 x G``).
     """
 
-    def __init__(self, d: int, groups: Sequence[Sequence[int]], *, batch_shape: torch.Size = torch.Size()) -> None:
+    def __init__(self, d: int, groups: Sequence[Sequence[int]], *, batch_shape: torch.Size = torch.Size()) -> None:  # noqa: B008 - immutable
         super().__init__(batch_shape=batch_shape)
         self.groups = [list(g) for g in groups]
         categorical = {c for g in self.groups for c in g}

@@ -22,22 +22,22 @@ from typing import TypeVar
 import torch
 from botorch.exceptions import BotorchWarning, InputDataWarning
 from botorch.fit import fit_gpytorch_mll
-from botorch.optim.fit import fit_gpytorch_mll_scipy
 from botorch.models import ModelListGP, MultiTaskGP, SingleTaskGP
 from botorch.models.model import Model
+from botorch.optim.fit import fit_gpytorch_mll_scipy
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.utils.warnings import NumericalWarning
 
-from adaptive.errors import ModelFitError, ValidationError
-from adaptive.modeling.numerics import is_numerical
 from adaptive import _compat
 from adaptive import _paths as paths
-from adaptive.modeling import fast_fit, lean_mll
-from adaptive.modeling.data import MetricData, metric_data
+from adaptive.errors import ModelFitError, ValidationError
 from adaptive.modeling import categorical as categorical_model
+from adaptive.modeling import fast_fit, lean_mll
 from adaptive.modeling.corrected import build_corrected, source_scales
+from adaptive.modeling.data import MetricData, metric_data
 from adaptive.modeling.loo import loo_rmse
 from adaptive.modeling.multitask import build_multitask, task_correlations
+from adaptive.modeling.numerics import is_numerical
 from adaptive.modeling.threads import single_threaded_blas
 from adaptive.space import SearchSpace
 from adaptive.trial import Trial
@@ -303,8 +303,8 @@ def compare_sources(data: MetricData, *, seed: int = 0, warm: WarmStarts | None 
     others = {}
     for i, name in enumerate(data.sources[1:], start=1):
         source_rows = data.only(i)
-        fit_source = lambda: _fit_single(source_rows, seed=seed)  # noqa: E731 - called in this iteration
-        restore = lambda p: _restore(lambda: _single_model(source_rows), p)  # noqa: E731 - called in this iteration
+        fit_source = lambda: _fit_single(source_rows, seed=seed)  # noqa: E731, B023 - called in this iteration
+        restore = lambda p: _restore(lambda: _single_model(source_rows), p)  # noqa: E731, B023 - called in this iteration
         others[name] = warm.fitted(source_rows, seed, fit_source, restore) if warm else fit_source()
     corrected = _fit(
         lambda: build_corrected(own.X, own.Y, _yvar(own), list(others.values())), own.X[:1],

@@ -13,7 +13,11 @@ import re
 
 import torch
 from botorch.exceptions.errors import (
-    CandidateGenerationError, InfeasibilityError, InputDataError, ModelFittingError, OptimizationGradientError,
+    CandidateGenerationError,
+    InfeasibilityError,
+    InputDataError,
+    ModelFittingError,
+    OptimizationGradientError,
 )
 from linear_operator.utils.errors import NanError, NotPSDError
 

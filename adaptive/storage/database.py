@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,7 +25,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from adaptive.errors import (
-    NoAdaptiveDatabaseError, SchemaVersionError, StorageError, StorageUnavailableError, ValidationError,
+    NoAdaptiveDatabaseError,
+    SchemaVersionError,
+    StorageError,
+    StorageUnavailableError,
+    ValidationError,
 )
 from adaptive.storage import migrate
 

@@ -5,7 +5,6 @@ never ORM rows."""
 from __future__ import annotations
 
 import operator
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone

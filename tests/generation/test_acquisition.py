@@ -10,9 +10,9 @@ import torch
 from botorch.models import SingleTaskGP
 
 import adaptive as ad
-from adaptive.objectives import OptimizationConfig
 from adaptive.generation.acquisition import build_acquisition, standardized_outputs
 from adaptive.modeling import fast_fit
+from adaptive.objectives import OptimizationConfig
 
 
 def _model(X, Y):

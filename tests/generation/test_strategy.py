@@ -217,8 +217,8 @@ def test_bad_generation_settings():
 
 
 def test_multi_objective_bo_improves_hypervolume(sqlite_url):
-    from botorch.test_functions.multi_objective import BraninCurrin
     import torch
+    from botorch.test_functions.multi_objective import BraninCurrin
 
     problem = BraninCurrin()
 

@@ -9,7 +9,11 @@ from scipy import stats
 import adaptive as ad
 from adaptive.generation.acquisition import outcome_constraint_callables
 from adaptive.generation.transforms import (
-    bilog, bilog_constraint_metrics, warp_single_objective, yeo_johnson, yeo_johnson_slope,
+    bilog,
+    bilog_constraint_metrics,
+    warp_single_objective,
+    yeo_johnson,
+    yeo_johnson_slope,
 )
 from adaptive.modeling import MetricData
 from adaptive.objectives import OptimizationConfig
