@@ -135,6 +135,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_round(args: argparse.Namespace) -> int:
+    if args.all or args.config_dir:
+        return _fleet_round(args)
     from adaptive.rounds import run_round
 
     name = args.name
@@ -155,6 +157,28 @@ def cmd_round(args: argparse.Namespace) -> int:
     print(f"{name}: round {result.round_number} {result.status.lower()} in {result.seconds:.1f}s: "
           + ", ".join(f"{k}={v}" for k, v in result.counts.items()))
     return {"DONE": EXIT_OK, "DEGRADED": EXIT_DEGRADED}.get(result.status, EXIT_ERROR)
+
+
+def _fleet_round(args: argparse.Namespace) -> int:
+    from adaptive.fleet import run_due_rounds
+
+    fleet = run_due_rounds(args.storage, config_dir=args.config_dir, workers=args.workers)
+    for r in fleet.rounds:
+        if r.status in ("BUSY", "SKIPPED"):
+            print(f"{r.experiment}: {'held' if r.status == 'BUSY' else 'run'} by another host or process; skipped")
+            continue
+        for error in r.errors:
+            print(f"adaptive: warning: {r.experiment}: {error}", file=sys.stderr)
+        print(f"{r.experiment}: round {r.round_number} {r.status.lower()} in {r.seconds:.1f}s: "
+              + ", ".join(f"{k}={v}" for k, v in r.counts.items()))
+    for name, error in fleet.failed.items():
+        if not any(r.experiment == name for r in fleet.rounds):
+            print(f"adaptive: error: {name}: {error}", file=sys.stderr)
+    errors = fleet.count("ERROR") + sum(1 for n in fleet.failed if not any(r.experiment == n for r in fleet.rounds))
+    print(f"fleet: {len(fleet.rounds)} due ({fleet.count('DONE')} done, {fleet.count('DEGRADED')} degraded, "
+          f"{errors} failed, {fleet.count('BUSY') + fleet.count('SKIPPED')} run elsewhere), {len(fleet.not_due)} not due, "
+          f"in {fleet.seconds:.1f}s")
+    return EXIT_ERROR if errors else EXIT_DEGRADED if fleet.count("DEGRADED") else EXIT_OK
 
 
 def _table(frame: pd.DataFrame, output: str) -> None:
@@ -208,6 +232,7 @@ def _output_args(parser: argparse.ArgumentParser) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from collections import Counter
+    from datetime import datetime, timezone
 
     from adaptive._paths import bypasses
     from adaptive.config import SPEC_VERSION, read_spec
@@ -215,6 +240,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from adaptive.storage import repository as repo
 
     db = Database(args.storage, create=False)
+    now = datetime.now(timezone.utc)
     names = [args.name] if args.name else db.run(repo.experiment_names, readonly=True)
     rows = []
     for name in names:
@@ -237,6 +263,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "experiment": name, "trials": len(trials), "running": counts.get("RUNNING", 0),
             "completed": counts.get("COMPLETED", 0), "failed": counts.get("FAILED", 0),
             "last_round": f"{last[0]['status']} {last[0]['started_at']:%Y-%m-%d %H:%M}" if last else "-",
+            "next_round": _next_round(stored.spec, last[0]["started_at"] if last else None, now, args.output),
             "exports": len(exports),
             # the last round's quasi-random fallbacks and fits or posteriors off the fast paths
             "fallbacks": (last[0]["counts"] or {}).get("fallbacks", 0) if last else 0,
@@ -256,6 +283,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     for name in broken:
         print(f"adaptive: error: experiment {name!r} cannot be loaded (see the error column)", file=sys.stderr)
     return EXIT_ERROR if broken else EXIT_OK
+
+
+def _next_round(spec: dict[str, Any], last_start: Any, now: Any, output: str) -> Any:
+    """When ``adaptive round --all`` runs the experiment next: ``due``, ``overdue`` (a whole
+    period late: no host ran it), or the time; ``-`` without a schedule (every ``--all``)."""
+    from adaptive.config import RoundPolicy, Schedule
+
+    schedule = Schedule("", RoundPolicy.from_dict(spec.get("rounds")).every, last_start)
+    if schedule.every is None:
+        return None if output != "table" else "-"
+    if schedule.is_overdue(now):
+        return "overdue"
+    if schedule.is_due(now):
+        return "due"
+    return schedule.next_due if output != "table" else f"{schedule.next_due:%Y-%m-%d %H:%M}"
 
 
 def _short(text: str | None, limit: int = 80) -> str:
@@ -404,10 +446,17 @@ def build_parser() -> argparse.ArgumentParser:
     rnd = sub.add_parser(
         "round", help="run one round: fetch metrics, complete, fail stale, propose, export",
         description="Exit codes: 0 done, 1 error, 2 usage, 3 another round of the experiment is running, "
-                    "4 done but the metric source failed or sent refused rows (see 'adaptive rounds NAME').",
+                    "4 done but the metric source failed or sent refused rows (see 'adaptive rounds NAME'). "
+                    "With --all or --config-dir: 1 if any experiment's round failed, else 4 if any was "
+                    "degraded, else 0 (experiments another host holds are skipped).",
     )
     rnd.add_argument("name", nargs="?", help="experiment name")
     rnd.add_argument("--config", help="apply this TOML config first, then run its experiment's round")
+    rnd.add_argument("--all", action="store_true",
+                     help="run the round of every experiment that is due by its [rounds] every schedule")
+    rnd.add_argument("--config-dir", metavar="DIR",
+                     help="apply every *.toml in DIR, then run the due rounds of those experiments")
+    rnd.add_argument("--workers", type=int, default=1, help="rounds run at once with --all (default 1)")
     _storage_arg(rnd)
     rnd.set_defaults(func=cmd_round)
 
@@ -488,8 +537,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "round" and not args.name and not args.config:
-        parser.error("round: give an experiment name or --config FILE")
+    if args.command == "round":
+        fleet = args.all or args.config_dir
+        if fleet and (args.name or args.config):
+            parser.error("round: --all and --config-dir run many experiments; give no name or --config with them")
+        if not fleet and not args.name and not args.config:
+            parser.error("round: give an experiment name, --config FILE, --all or --config-dir DIR")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",  # cron logs need the time of each line

@@ -13,7 +13,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +31,52 @@ SPEC_VERSION = 1  # the layout of experiments.spec
 class RoundPolicy:
     """``max_parallel``: running trials kept per source; ``max_trial_age``: older running
     trials are failed. ``None`` (not set) means the default, :func:`default_trial_age`;
-    ``"never"`` turns failing stale trials off."""
+    ``"never"`` turns failing stale trials off. ``every``: how often ``adaptive round --all``
+    runs the experiment's round (``None``: at every ``--all``)."""
 
     max_parallel: dict[str, int] = field(default_factory=lambda: {TARGET_SOURCE: 1})
     max_trial_age: timedelta | str | None = None
+    every: timedelta | None = None
 
     def to_dict(self) -> dict[str, Any]:
         age = self.max_trial_age
         stored = age.total_seconds() if isinstance(age, timedelta) else age
-        return {"max_parallel": dict(self.max_parallel), "max_trial_age_seconds": stored}
+        out: dict[str, Any] = {"max_parallel": dict(self.max_parallel), "max_trial_age_seconds": stored}
+        if self.every is not None:  # absent when unset, so specs stored before schedules compare equal
+            out["every_seconds"] = self.every.total_seconds()
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> RoundPolicy:
         data = data or {}
         age = data.get("max_trial_age_seconds")
         parsed = age if age is None or age == NEVER else timedelta(seconds=age)
-        return cls(dict(data.get("max_parallel", {TARGET_SOURCE: 1})), parsed)
+        every = data.get("every_seconds")
+        return cls(dict(data.get("max_parallel", {TARGET_SOURCE: 1})), parsed,
+                   None if every is None else timedelta(seconds=every))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When an experiment's next round is due: ``every`` (None: at every ``--all``) after
+    ``last_start`` (None: never ran, so due now)."""
+
+    experiment: str
+    every: timedelta | None
+    last_start: datetime | None
+
+    @property
+    def next_due(self) -> datetime | None:
+        if self.last_start is None or self.every is None:
+            return None  # due now
+        return self.last_start + self.every
+
+    def is_due(self, now: datetime) -> bool:
+        return self.next_due is None or self.next_due <= now
+
+    def is_overdue(self, now: datetime) -> bool:
+        """A whole period late: no host ran it when it was due."""
+        return self.next_due is not None and self.every is not None and now >= self.next_due + self.every
 
 
 NEVER = "never"
@@ -193,7 +223,7 @@ def _objectives(items: Any) -> list[Objective]:
 
 
 def _rounds(data: Mapping[str, Any], target: str) -> RoundPolicy:
-    known = {"max_parallel", "max_trial_age"}
+    known = {"max_parallel", "max_trial_age", "every"}
     if set(data) - known:
         raise ValidationError("rounds", sorted(set(data) - known), f"unknown keys; known: {sorted(known)}")
     parallel = data.get("max_parallel", {target: 1})
@@ -206,9 +236,10 @@ def _rounds(data: Mapping[str, Any], target: str) -> RoundPolicy:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValidationError(f"rounds.max_parallel.{source}", n, "must be an integer >= 0")
     age = data.get("max_trial_age")
+    every = None if data.get("every") is None else parse_duration("rounds.every", data["every"])
     if age is None or age == NEVER:
-        return RoundPolicy(dict(parallel), age)
-    return RoundPolicy(dict(parallel), parse_duration("rounds.max_trial_age", age))
+        return RoundPolicy(dict(parallel), age, every)
+    return RoundPolicy(dict(parallel), parse_duration("rounds.max_trial_age", age), every)
 
 
 def _parameter(name: str, data: Any) -> Any:

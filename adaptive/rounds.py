@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 class RoundResult:
     """What a round did. ``status``: DONE; DEGRADED (done, but the metric source failed or
     sent rows that were refused: ``errors`` says which); BUSY (another round held the
-    lock; nothing done); or ERROR (the round stopped)."""
+    lock; nothing done); SKIPPED (another process ran it since the caller's pass began;
+    nothing done); or ERROR (the round stopped)."""
 
     experiment: str
     status: str
@@ -48,14 +49,26 @@ class RoundResult:
     seconds: float = 0.0
 
 
-def run_round(name: str, *, storage: str | Database | None = None) -> RoundResult:
+def run_round(
+    name: str, *, storage: str | Database | None = None, skip_if_started_after: datetime | None = None,
+) -> RoundResult:
     """Run one round of experiment ``name`` with the round policy, metric source and
-    export settings stored with it (from its config)."""
+    export settings stored with it (from its config).
+
+    ``skip_if_started_after``: do nothing (status SKIPPED) when, once the lock is held, the
+    experiment's latest round started after this time: another host of a fleet ran it
+    since this host read the schedules (see :mod:`adaptive.fleet`).
+    """
     database = open_database(storage)
     exp = load_experiment(name, storage=database)
     start = time.perf_counter()
     try:
         with round_lock(database, name):
+            if skip_if_started_after is not None:
+                latest = database.run(lambda s: repo.last_round_starts(s).get(name), readonly=True)
+                if latest is not None and latest > skip_if_started_after:
+                    logger.info("experiment %r: a round started at %s, after this pass began; skipped", name, latest)
+                    return RoundResult(name, "SKIPPED", seconds=time.perf_counter() - start)
             return _locked_round(exp, database, start)
     except RoundBusyError:
         logger.info("experiment %r: another round holds the lock", name)

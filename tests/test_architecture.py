@@ -23,7 +23,8 @@ LAYERS = [
     ("adaptive.experiment", ("adaptive.rounds", "adaptive.cli", "adaptive.plots", "adaptive.report",
                              "adaptive.configure", "adaptive.sources")),
     ("adaptive.sources", ("adaptive.config", "adaptive.rounds", "adaptive.cli", "adaptive.experiment")),
-    ("adaptive.rounds", ("adaptive.cli",)),
+    ("adaptive.rounds", ("adaptive.cli", "adaptive.fleet")),
+    ("adaptive.fleet", ("adaptive.cli",)),
     ("adaptive.space", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.storage")),
     ("adaptive.objectives", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.storage")),
 ]

@@ -153,7 +153,7 @@ def test_help_and_usage_errors(tmp_path):
     version = run("--version")
     assert version.returncode == 0 and version.stdout.strip() == f"adaptive {ad.__version__}"
     no_name = run("round")
-    assert no_name.returncode == 2 and "give an experiment name or --config" in no_name.stderr
+    assert no_name.returncode == 2 and "give an experiment name, --config FILE, --all" in no_name.stderr
     url = f"sqlite:///{tmp_path / 'a.db'}"
     ad.create_experiment("e", storage=url, parameters={"x": ad.Float(0, 1)}, objectives=[ad.Maximize("m")])
     late_verbose = run("status", "-v", "--storage", url)  # -v after the subcommand too
@@ -207,7 +207,7 @@ def test_trials_finished_by_hand_json_output_and_delete(tmp_path):
 
     status = json.loads(run("status", "--json", "--storage", url).stdout)
     assert status == [{"experiment": "e", "trials": 3, "running": 1, "completed": 1, "failed": 1, "last_round": None,
-                       "exports": 0, "fallbacks": 0, "slow_paths": 0, "last_error": None, "abandoned": 0,
+                       "next_round": None, "exports": 0, "fallbacks": 0, "slow_paths": 0, "last_error": None, "abandoned": 0,
                        "last_round_status": None,
                        "last_round_started": None}]
     assert run("status", "--json", "--csv", "--storage", url).returncode == 2

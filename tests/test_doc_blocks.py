@@ -80,23 +80,27 @@ def test_systemd_units():
     assert re.fullmatch(r"\*-\*-\* \*:\d\d:\d\d", timer["Timer"]["OnCalendar"])
 
 
-def test_crontab_line_runs(tmp_path):
+def test_crontab_lines_run(tmp_path):
     (name, body), = blocks("crontab")
     entries = [line for line in body.splitlines() if line.strip() and not line.startswith("#")]
-    assert len(entries) == 1
-    fields = entries[0].split()
-    minute, hour, day, month, weekday = fields[:5]
-    assert 0 <= int(minute) < 60 and hour == day == month == weekday == "*"
-    command = " ".join(fields[5:]).split("&&")[-1]
-    check_adaptive_command(command)
-    # Run it, with this checkout's paths for the install and /etc, and a database of the test's own.
-    words = command.split(">>")[0].split()
-    words[0] = "adaptive"
-    words = [str(ROOT / "configs" / Path(w).name) if w.startswith("/etc/adaptive/") else w for w in words]
-    env = {**os.environ, "ADAPTIVE_DATABASE_URL": f"sqlite:///{tmp_path / 'cron.db'}"}
-    result = subprocess.run([sys.executable, "-m", *words], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "round 1 done" in result.stdout
+    assert len(entries) == 2  # one experiment, the fleet
+    for i, entry in enumerate(entries):
+        fields = entry.split()
+        minute, hour, day, month, weekday = fields[:5]
+        assert re.fullmatch(r"\d+|\*/\d+", minute) and hour == day == month == weekday == "*"
+        command = " ".join(fields[5:]).split("&&")[-1]
+        check_adaptive_command(command)
+        # Run it, with this checkout's paths for the install and /etc (the example configs for
+        # the experiments' folder), and a database of the test's own.
+        words = command.split(">>")[0].split()
+        words[0] = "adaptive"
+        words = [w if not w.startswith("/etc/adaptive/") else
+                 str(ROOT / "configs" / Path(w).name) if w.endswith(".toml") else str(ROOT / "configs") for w in words]
+        env = {**os.environ, "ADAPTIVE_DATABASE_URL": f"sqlite:///{tmp_path / f'cron{i}.db'}"}
+        result = subprocess.run([sys.executable, "-m", *words], capture_output=True, text=True, timeout=300, env=env,
+                                cwd=tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "round 1 done" in result.stdout
 
 
 def test_shell_blocks_name_real_commands():

@@ -272,6 +272,16 @@ def start_round(session: Session, experiment: StoredExperiment, *, host: str) ->
     return row.id, row.number
 
 
+def last_round_starts(session: Session) -> dict[str, datetime]:
+    """Experiment name -> when its latest round started (experiments without rounds are absent)."""
+    rows = session.execute(
+        select(ExperimentRow.name, func.max(RoundRow.started_at))
+        .join(RoundRow, RoundRow.experiment_id == ExperimentRow.id)
+        .group_by(ExperimentRow.name)
+    )
+    return {name: _utc(started) for name, started in rows}
+
+
 def finish_round(session: Session, round_id: int, *, status: str, counts: dict[str, Any], error: str | None) -> None:
     session.execute(
         update(RoundRow).where(RoundRow.id == round_id).values(status=status, counts=counts, error=error, finished_at=utcnow())

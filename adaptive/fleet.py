@@ -1,0 +1,117 @@
+"""Rounds for a fleet of experiments: every due experiment's round, in one process.
+
+``adaptive round --all`` reads each experiment's schedule (``[rounds] every = "1h"``) and
+the start of its last round, and runs the rounds that are due on a bounded pool of worker
+threads, so torch and BoTorch are imported once for the whole fleet instead of once per
+experiment. Each round holds its experiment's round lock as a single ``adaptive round``
+does: several hosts started with the same command against one PostgreSQL database share
+the fleet (a host skips an experiment another host holds, and a killed host's locks go
+with its connections). One experiment's failure is recorded on its round and reported;
+the others run on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from adaptive.config import RoundPolicy, Schedule, load_config
+from adaptive.errors import AdaptiveError, ValidationError
+from adaptive.rounds import RoundResult, run_round
+from adaptive.storage import Database, open_database
+from adaptive.storage import repository as repo
+
+logger = logging.getLogger(__name__)
+
+MAX_WORKERS = 64
+
+
+@dataclass
+class FleetResult:
+    """What one ``--all`` pass did: the rounds run (``rounds``; status BUSY where another
+    host held the experiment, SKIPPED where another host ran it during this pass), the
+    experiments not yet due, and those that could not even start (a config that does not
+    parse or apply, a definition that does not load)."""
+
+    rounds: list[RoundResult] = field(default_factory=list)
+    not_due: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.rounds)
+
+
+def schedules(database: Database, names: Sequence[str] | None = None) -> list[Schedule]:
+    """Every experiment's (or those in ``names``) schedule, read in one transaction."""
+
+    def read(session):  # noqa: ANN001, ANN202 - a Database.run callback
+        starts = repo.last_round_starts(session)
+        out = []
+        for name in names if names is not None else repo.experiment_names(session):
+            spec = repo.get_experiment(session, name).spec
+            out.append(Schedule(name, RoundPolicy.from_dict(spec.get("rounds")).every, starts.get(name)))
+        return out
+
+    return database.run(read, readonly=True)
+
+
+def run_due_rounds(
+    storage: str | Database | None = None, *, config_dir: str | Path | None = None, workers: int = 1,
+    now: datetime | None = None,
+) -> FleetResult:
+    """Run the round of every due experiment (with ``config_dir``: apply each ``*.toml`` there
+    first and run only those experiments) on ``workers`` threads.
+
+    Raises:
+        ValidationError: ``workers`` is not an integer from 1 to 64, or ``config_dir`` is not a folder.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ValidationError("workers", workers, f"must be an integer from 1 to {MAX_WORKERS}")
+    start = time.perf_counter()
+    database = open_database(storage)
+    result = FleetResult()
+    names = None
+    if config_dir is not None:
+        names = _apply_configs(Path(config_dir), database, result)
+    began = datetime.now(timezone.utc)
+    now = now or began
+    due = []
+    for schedule in schedules(database, names):
+        (due if schedule.is_due(now) else result.not_due).append(schedule.experiment)
+    logger.info("fleet: %d experiment(s) due, %d not yet, %d worker(s)", len(due), len(result.not_due), workers)
+
+    def one(name: str) -> RoundResult:
+        try:
+            return run_round(name, storage=database, skip_if_started_after=began)
+        except Exception as exc:  # noqa: BLE001 - one experiment must not stop the fleet; recorded here
+            logger.exception("fleet: the round of %r could not run", name)
+            result.failed[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            return RoundResult(name, "ERROR", errors=[result.failed[name]])
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="round") as pool:
+        for finished in pool.map(one, due):
+            result.rounds.append(finished)
+            logger.info("fleet: %r %s", finished.experiment, finished.status)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _apply_configs(folder: Path, database: Database, result: FleetResult) -> list[str]:
+    from adaptive.configure import apply_config
+
+    if not folder.is_dir():
+        raise ValidationError("config_dir", str(folder), "not a folder of TOML configs")
+    names = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            names.append(apply_config(load_config(path), storage=database)[0].name)
+        except AdaptiveError as exc:  # a bad config is that experiment's failure, not the fleet's
+            logger.error("fleet: %s: %s", path.name, exc)
+            result.failed[path.name] = str(exc).splitlines()[0]
+    return names
