@@ -1,0 +1,152 @@
+"""One ``adaptive round --all`` pass over a fleet, beside one ``adaptive round NAME`` process
+per experiment (what a crontab line per experiment runs).
+
+    python -m benchmarks.fleet_rounds --experiments 200 --workers 2 [--postgres URL]
+
+Each experiment has 3-5 float parameters, 1-3 objectives and 20-200 completed trials (sizes
+drawn per experiment, seeded) and two trials running; every round completes those two from
+a simulated source and proposes two more by Bayesian optimization. Both methods start from
+the same database (a copy of the SQLite file; the same rows rebuilt on PostgreSQL). Reports
+wall time, seconds per experiment and peak memory; writes
+``benchmarks/results/fleet_rounds.{md,json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import platform
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+logger = logging.getLogger("benchmarks.fleet_rounds")
+
+
+def metrics(experiment: str, trials: list) -> list[tuple[int, str, float, float]]:
+    """The fleet's simulated metric source: a smooth function per objective, seeded by trial id."""
+    rows = []
+    for t in trials:
+        x = np.array([v for _, v in sorted(t.params.items())], dtype=float)
+        rng = np.random.default_rng(t.id)
+        for k in range(3):
+            value = float(-np.sum((x - 0.2 * (k + 1)) ** 2) + math.sin(3 * x[0] + k))
+            rows.append((t.id, f"m{k}", value + rng.normal(0, 0.01), 0.01))
+    return rows
+
+
+def build(url: str, n: int, seed: int) -> None:
+    from adaptive.config import parse_config
+    from adaptive.configure import apply_config
+
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        d, m, size = int(rng.integers(3, 6)), int(rng.integers(1, 4)), int(rng.integers(20, 201))
+        config = {
+            "name": f"fleet-{i:03d}", "seed": i,
+            "parameters": {f"x{j}": {"type": "float", "low": 0.0, "high": 1.0} for j in range(d)},
+            "objectives": [{"metric": f"m{k}", "direction": "maximize"} for k in range(m)],
+            "generation": {"initial_trials": 8},
+            "rounds": {"max_parallel": 2, "every": "1h"},
+            "metrics": {"kind": "python", "function": "benchmarks.fleet_rounds:metrics"},
+        }
+        exp, _ = apply_config(parse_config(config), storage=url)
+        X = rng.random((size, d))
+        for r, row in enumerate(X):
+            params = {f"x{j}": float(v) for j, v in enumerate(row)}
+            values = {metric: mean for _, metric, mean, _ in metrics(exp.name, [_Trial(r, params)])}
+            exp.attach(params, {f"m{k}": values[f"m{k}"] for k in range(m)})
+        exp.suggest(2)  # two running trials: the next round completes them and proposes two
+        if (i + 1) % 10 == 0:
+            logger.info("built %d/%d experiments", i + 1, n)
+
+
+class _Trial:
+    """What :func:`metrics` reads of a trial, for the completed history."""
+
+    def __init__(self, id_: int, params: dict) -> None:
+        self.id, self.params = id_, params
+
+
+def _run(args: list[str], env: dict) -> tuple[float, int]:
+    start = time.perf_counter()
+    result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=7200)
+    if result.returncode not in (0, 4):
+        raise RuntimeError(result.stderr[-2000:])
+    return time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+def measure(url: str, names: list[str], workers: int, env: dict) -> dict:
+    adaptive = [sys.executable, "-m", "adaptive"]
+    logger.info("one --all pass over %d experiments, %d worker(s)", len(names), workers)  # all due: never ran
+    fleet_wall, fleet_rss = _run([*adaptive, "round", "--all", "--workers", str(workers), "--storage", url], env)
+    return {"fleet_seconds": fleet_wall, "fleet_peak_rss_mb": fleet_rss / 1024}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiments", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(RESULTS / "fleet_rounds"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "built.db"
+        start = time.perf_counter()
+        build(f"sqlite:///{source}", args.experiments, args.seed)
+        logger.info("built the fleet in %.0fs", time.perf_counter() - start)
+        names = [f"fleet-{i:03d}" for i in range(args.experiments)]
+        with sqlite3.connect(source) as conn:  # the write-ahead log into the file, so a copy has every row
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for method in ("fleet", "separate"):
+            shutil.copy(source, Path(folder) / f"{method}.db")
+        url_fleet = f"sqlite:///{Path(folder) / 'fleet.db'}"
+        fleet = measure(url_fleet, names, args.workers, env)
+        logger.info("--all: %.1fs", fleet["fleet_seconds"])
+        url_separate = f"sqlite:///{Path(folder) / 'separate.db'}"
+        separate, peak = 0.0, 0
+        for i, name in enumerate(names):
+            wall, peak = _run([sys.executable, "-m", "adaptive", "round", name, "--storage", url_separate], env)
+            separate += wall
+            if (i + 1) % 10 == 0:
+                logger.info("separate processes: %d/%d, %.0fs so far", i + 1, len(names), separate)
+    n = args.experiments
+    row = {
+        "experiments": n, "workers": args.workers, "backend": "sqlite",
+        "fleet_seconds": fleet["fleet_seconds"], "fleet_seconds_per_experiment": fleet["fleet_seconds"] / n,
+        "separate_seconds": separate, "separate_seconds_per_experiment": separate / n,
+        "speedup": separate / fleet["fleet_seconds"], "fleet_peak_rss_mb": fleet["fleet_peak_rss_mb"],
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, {platform.python_version()}",
+        "command": "python -m benchmarks.fleet_rounds " + " ".join(sys.argv[1:]),
+    }
+    out = Path(args.out)
+    out.with_suffix(".json").write_text(json.dumps(row, indent=1) + "\n")
+    out.with_suffix(".md").write_text(
+        "# Fleet rounds: one `--all` pass vs one process per experiment\n\n"
+        f"`{row['command']}` on {row['machine']}, {row['created']}.\n\n"
+        "| experiments | backend | `--all` (workers) | per experiment | separate processes | per experiment | speed-up | peak memory |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        f"| {n} | SQLite | {row['fleet_seconds']:.0f} s ({args.workers}) | {row['fleet_seconds_per_experiment']:.2f} s | "
+        f"{separate:.0f} s | {row['separate_seconds_per_experiment']:.2f} s | {row['speedup']:.1f}x | "
+        f"{row['fleet_peak_rss_mb']:.0f} MB |\n"
+    )
+    logger.info("wrote %s", out.with_suffix(".md"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
