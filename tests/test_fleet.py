@@ -128,3 +128,33 @@ def test_bad_schedules_are_refused(sqlite_url, every):
     with pytest.raises(ValidationError) as info:
         experiment(sqlite_url, "bad", every=every)
     assert info.value.field == "rounds.every"
+
+
+def test_a_host_killed_mid_pass_holds_nothing(storage_url, tmp_path):
+    """A host SIGKILLed while its rounds run: the next host's pass runs every experiment
+    (no lock is left held) and marks the killed rounds ABORTED; none stays RUNNING."""
+    import os
+    import signal
+    import time
+
+    names = [f"k{i}" for i in range(4)]
+    for name in names:
+        experiment(storage_url, name)
+    run_due_rounds(storage_url)  # a trial running in each: the next rounds ask the slow source
+    env = {**os.environ, "ADAPTIVE_TEST_SOURCE_DELAY": "3.0"}
+    code = "import sys; from adaptive.fleet import run_due_rounds; run_due_rounds(sys.argv[1], workers=2)"
+    log = (tmp_path / "host.log").open("w")
+    host = subprocess.Popen([sys.executable, "-c", code, storage_url], env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 120
+    db = Database(storage_url)
+    running = sa.text("SELECT count(*) FROM rounds WHERE status = 'RUNNING'")
+    while db.run(lambda s: s.execute(running).scalar(), readonly=True) < 2:  # short read transactions
+        assert time.monotonic() < deadline and host.poll() is None, (tmp_path / "host.log").read_text()[-3000:]
+        time.sleep(0.2)
+    host.send_signal(signal.SIGKILL)
+    host.wait(timeout=60)
+    survivor = run_due_rounds(storage_url)
+    assert sorted((r.experiment, r.status) for r in survivor.rounds) == [(n, "DONE") for n in names]
+    with Database(storage_url).engine.connect() as conn:
+        statuses = [s for (s,) in conn.execute(sa.text("SELECT status FROM rounds"))]
+    assert statuses.count("ABORTED") == 2 and "RUNNING" not in statuses
