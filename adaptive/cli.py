@@ -172,9 +172,8 @@ def _fleet_round(args: argparse.Namespace) -> int:
         print(f"{r.experiment}: round {r.round_number} {r.status.lower()} in {r.seconds:.1f}s: "
               + ", ".join(f"{k}={v}" for k, v in r.counts.items()))
     for name, error in fleet.failed.items():
-        if not any(r.experiment == name for r in fleet.rounds):
-            print(f"adaptive: error: {name}: {error}", file=sys.stderr)
-    errors = fleet.count("ERROR") + sum(1 for n in fleet.failed if not any(r.experiment == n for r in fleet.rounds))
+        print(f"adaptive: error: {name}: {error}", file=sys.stderr)
+    errors = fleet.failures
     print(f"fleet: {len(fleet.rounds)} due ({fleet.count('DONE')} done, {fleet.count('DEGRADED')} degraded, "
           f"{errors} failed, {fleet.count('BUSY') + fleet.count('SKIPPED')} run elsewhere), {len(fleet.not_due)} not due, "
           f"in {fleet.seconds:.1f}s")

@@ -34,9 +34,9 @@ MAX_WORKERS = 64
 @dataclass
 class FleetResult:
     """What one ``--all`` pass did: the rounds run (``rounds``; status BUSY where another
-    host held the experiment, SKIPPED where another host ran it during this pass), the
-    experiments not yet due, and those that could not even start (a config that does not
-    parse or apply, a definition that does not load)."""
+    host held the experiment, SKIPPED where another host ran it during this pass, ERROR
+    where it failed, a definition that does not load included), the experiments not yet
+    due, and the configs of ``config_dir`` that did not parse or apply (``failed``)."""
 
     rounds: list[RoundResult] = field(default_factory=list)
     not_due: list[str] = field(default_factory=list)
@@ -45,6 +45,11 @@ class FleetResult:
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.rounds)
+
+    @property
+    def failures(self) -> int:
+        """Rounds that failed and configs that could not be applied."""
+        return self.count("ERROR") + len(self.failed)
 
 
 def schedules(database: Database, names: Sequence[str] | None = None) -> list[Schedule]:
@@ -91,8 +96,7 @@ def run_due_rounds(
             return run_round(name, storage=database, skip_if_started_after=began)
         except Exception as exc:  # noqa: BLE001 - one experiment must not stop the fleet; recorded here
             logger.exception("fleet: the round of %r could not run", name)
-            result.failed[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            return RoundResult(name, "ERROR", errors=[result.failed[name]])
+            return RoundResult(name, "ERROR", errors=[f"{type(exc).__name__}: {exc}".splitlines()[0]])
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="round") as pool:
         for finished in pool.map(one, due):

@@ -65,7 +65,8 @@ def run_round(
     try:
         with round_lock(database, name):
             if skip_if_started_after is not None:
-                latest = database.run(lambda s: repo.last_round_starts(s).get(name), readonly=True)
+                last = database.run(lambda s: repo.rounds(s, repo.get_experiment(s, name), limit=1), readonly=True)
+                latest = last[0]["started_at"] if last else None
                 if latest is not None and latest > skip_if_started_after:
                     logger.info("experiment %r: a round started at %s, after this pass began; skipped", name, latest)
                     return RoundResult(name, "SKIPPED", seconds=time.perf_counter() - start)
