@@ -141,11 +141,13 @@ def test_without_a_browser_figures_stay_interactive_with_one_warning(monkeypatch
 
     from adaptive import _static_figures
 
-    def no_browser(*args, **kwargs):
-        raise RuntimeError("no Chrome or Chromium found")
+    def never(*args, **kwargs):
+        raise AssertionError("kaleido must not be started without a browser: its server would wait forever")
 
     monkeypatch.setattr(_static_figures, "_state", {"started": False, "failed": None})
-    monkeypatch.setattr(kaleido, "start_sync_server", no_browser)
+    monkeypatch.setattr(_static_figures, "_browser_path", lambda: None)
+    monkeypatch.setattr(kaleido, "start_sync_server", never)
+    monkeypatch.setattr(kaleido, "calc_fig_sync", never)
     previous = pio.renderers.default
     try:
         assert plots.use_notebook_renderer() == "plotly_mimetype+notebook+adaptive_png"
@@ -157,3 +159,25 @@ def test_without_a_browser_figures_stay_interactive_with_one_warning(monkeypatch
         assert plots.use_notebook_renderer(static=False) == "plotly_mimetype+notebook"
     finally:
         pio.renderers.default = previous
+
+
+def test_a_browser_that_never_draws_costs_the_timeout_then_figures_stay_interactive(monkeypatch, caplog):
+    import threading
+
+    import kaleido
+
+    from adaptive import _static_figures
+
+    stuck = threading.Event()
+    monkeypatch.setattr(_static_figures, "_state", {"started": False, "failed": None})
+    monkeypatch.setattr(_static_figures, "TIMEOUT_S", 0.5)
+    monkeypatch.setattr(_static_figures, "_browser_path", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(kaleido, "start_sync_server", lambda **kwargs: None)
+    monkeypatch.setattr(kaleido, "calc_fig_sync", lambda *args, **kwargs: stuck.wait())  # kaleido's dead server
+    fig = {"data": [{"type": "scatter", "x": [1, 2], "y": [2, 1]}], "layout": {}}
+    try:
+        assert _static_figures.to_png(fig) is None and _static_figures.to_png(fig) is None
+    finally:
+        stuck.set()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "adaptive._static_figures"]
+    assert len(warnings) == 1 and "drew nothing in 0.5 s" in warnings[0]

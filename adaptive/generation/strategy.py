@@ -148,7 +148,7 @@ def _bayesian_seeded(
     warm: WarmStarts | None = None,
 ) -> list[dict[str, Any]]:
     datas = [metric_data(trials, space, m, source=target, device=device, other_sources=True) for m in config.metrics]
-    datas, transformed = bilog_constraint_metrics(datas, config)
+    datas, transformed = bilog_constraint_metrics(datas, config, seed=seed)
     if settings.warp_objective:
         datas = warp_single_objective(datas, config)
     model = fit_models(datas, seed=seed, warm=warm)

@@ -11,6 +11,7 @@ from adaptive.modeling.fit import (
     fit_each_metric,
     fit_metric_model,
     fit_models,
+    log_evidence,
 )
 from adaptive.modeling.threads import single_threaded_blas
 
@@ -25,6 +26,7 @@ __all__ = [
     "fit_each_metric",
     "fit_metric_model",
     "fit_models",
+    "log_evidence",
     "metric_data",
     "pending_X",
     "resolve_device",

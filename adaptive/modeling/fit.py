@@ -450,6 +450,34 @@ def _fit(
     raise ModelFitError(f"could not fit a model for {name} after {FIT_ATTEMPTS} attempts: {last}") from last
 
 
+def log_evidence(
+    X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None = None, *,
+    categorical: Sequence[Sequence[int]] = (), seed: int = 0,
+) -> torch.Tensor:
+    """The log likelihood of each column of ``Y`` (``n x m``), in ``Y``'s units, under an
+    independent GP fitted to that column (hyperparameters by maximum marginal likelihood).
+
+    That is the exact GP log marginal likelihood of the standardized column at the fitted
+    hyperparameters, minus ``n`` times the log of the standardization's scale (its
+    Jacobian). Columns that are different monotone transforms of one metric's values
+    compare as models of those values once each transform's log-Jacobian is added: the
+    warped-GP choice of an output transform (Snelson et al., 2004). Returns shape ``m``.
+
+    Raises:
+        ModelFitError: the fit failed.
+    """
+    model = _fit_outputs(X, Y, Yvar, name="a transform's evidence", seed=seed, categorical=categorical)
+    model.train()
+    try:
+        with torch.no_grad():
+            prior = model.likelihood(model(*model.train_inputs))
+            log_likelihood = prior.log_prob(model.train_targets).reshape(-1)
+    finally:
+        model.eval()
+    scale = model.outcome_transform.stdvs.reshape(-1)
+    return log_likelihood - Y.shape[-2] * torch.log(scale)
+
+
 def fit_each_metric(
     space: SearchSpace, trials: Sequence[Trial], metrics: Sequence[str], *, source: str, seed: int, device: torch.device
 ) -> dict[str, Model]:

@@ -48,15 +48,46 @@ def test_only_singly_constrained_metrics_are_transformed():
     assert r_lower(samples).item() == -1.0 and r_upper(samples).item() == -4.0
 
 
-def test_bilog_is_chosen_only_where_it_makes_the_values_more_gaussian():
-    config = OptimizationConfig.build([ad.Maximize("f")], ["stress <= 0", "slack <= 0"])
-    heavy = [-5000.0, -800.0, -90.0, -3.0, 0.5, 2.0, 40.0, 1200.0]  # far beyond the limit on both sides
-    even = [float(v) for v in np.linspace(-20.0, 15.0, 8)]  # a linear constraint over a box
-    out, transformed = bilog_constraint_metrics([_data("stress", heavy), _data("slack", even)], config)
+def _on_grid(metric, function, n=16, d=3, seed=0):
+    X = torch.rand(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    Y = function(X).unsqueeze(-1)
+    return MetricData(metric, X, Y, None, tuple(range(n)))
+
+
+def test_bilog_is_chosen_where_a_gp_models_the_values_better_with_it():
+    config = OptimizationConfig.build([ad.Maximize("f")], ["stress <= 0", "slack <= 0", "load <= 0"])
+    # Exponential away from the limit on both sides: bilog makes it linear.
+    stress = _on_grid("stress", lambda X: torch.sign(X[:, 0] - 0.3) * torch.expm1(15 * (X[:, 0] - 0.3).abs()))
+    slack = _on_grid("slack", lambda X: 40 * X[:, 0] - 15 * X[:, 1] - 10)  # a linear constraint over a box
+    # Smooth but heavy-tailed across the box (a few values far beyond the rest): its values
+    # alone look more Gaussian bilogged, yet as a function of the parameters a GP fits it
+    # better in its units.
+    load = _on_grid("load", lambda X: 1e4 * X[:, 0] ** 4 - 50)
+    z = load.Y.squeeze(-1) - 0.0
+    t = torch.sign(z) * torch.log1p(z.abs())
+    marginal_gain = -0.5 * len(z) * math.log(t.var(unbiased=False) / z.var(unbiased=False)) - float(torch.log1p(z.abs()).sum())
+    assert marginal_gain > 0  # the marginal test would have chosen bilog
+    out, transformed = bilog_constraint_metrics([stress, slack, load], config)
     assert transformed == {"stress"}
-    assert out[1].Y.squeeze().tolist() == even  # kept in its units, bound unchanged
-    c_stress, c_slack = outcome_constraint_callables(config, frozenset(transformed))
-    assert c_slack(torch.tensor([[0.0, 0.0, 3.0]], dtype=torch.float64)).item() == 3.0
+    assert out[1] is slack and out[2] is load  # kept in their units, bounds unchanged
+    assert out[0].Y.squeeze(-1).tolist() == pytest.approx(bilog(stress.Y, 0.0).squeeze(-1).tolist())
+    _, c_slack, _ = outcome_constraint_callables(config, frozenset(transformed))
+    assert c_slack(torch.tensor([[0.0, 0.0, 3.0, 0.0]], dtype=torch.float64)).item() == 3.0
+
+
+def test_the_bilog_choice_judges_the_modelled_sources_rows():
+    config = OptimizationConfig.build([ad.Maximize("f")], ["slack <= 0"])
+    slack = _on_grid("slack", lambda X: 40 * X[:, 0] - 15 * X[:, 1] - 8)  # linear: its units
+    assert bilog_constraint_metrics([slack], config)[1] == set()
+    # A simulator whose values grow exponentially would choose bilog if its rows were pooled.
+    sim = _on_grid("slack", lambda X: torch.sign(X[:, 0] - 0.3) * torch.expm1(15 * (X[:, 0] - 0.3).abs()), seed=1)
+    assert bilog_constraint_metrics([sim], config)[1] == {"slack"}
+    both = replace(
+        slack, X=torch.cat([slack.X, sim.X]), Y=torch.cat([slack.Y, sim.Y]), trial_ids=tuple(range(32)),
+        task=torch.cat([torch.zeros(16, 1), torch.ones(16, 1)]).double(), sources=("online", "sim"),
+    )
+    out, transformed = bilog_constraint_metrics([both], config)
+    assert transformed == set() and out[0] is both
 
 
 def test_yeo_johnson_is_increasing_identity_at_power_one_and_its_slope_is_the_derivative():
@@ -113,3 +144,4 @@ def test_the_objective_stays_in_its_units_where_a_warp_would_be_wrong_or_meaning
         assert warp_single_objective([short], one)[0] is short
     multi = replace(_data("f", y), task=torch.zeros(len(y), 1, dtype=torch.float64), sources=("online", "sim"))
     assert warp_single_objective([multi], one)[0] is multi
+
