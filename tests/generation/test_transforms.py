@@ -63,7 +63,7 @@ def test_bilog_is_chosen_where_a_gp_models_the_values_better_with_it():
     # alone look more Gaussian bilogged, yet as a function of the parameters a GP fits it
     # better in its units.
     load = _on_grid("load", lambda X: 1e4 * X[:, 0] ** 4 - 50)
-    z = load.Y.squeeze(-1) - 0.0
+    z = load.Y.squeeze(-1)  # the bound is 0
     t = torch.sign(z) * torch.log1p(z.abs())
     marginal_gain = -0.5 * len(z) * math.log(t.var(unbiased=False) / z.var(unbiased=False)) - float(torch.log1p(z.abs()).sum())
     assert marginal_gain > 0  # the marginal test would have chosen bilog
@@ -144,4 +144,3 @@ def test_the_objective_stays_in_its_units_where_a_warp_would_be_wrong_or_meaning
         assert warp_single_objective([short], one)[0] is short
     multi = replace(_data("f", y), task=torch.zeros(len(y), 1, dtype=torch.float64), sources=("online", "sim"))
     assert warp_single_objective([multi], one)[0] is multi
-
