@@ -66,8 +66,7 @@ def bilog_constraint_metrics(
         if not _bilog_models_better(d, b, seed):
             out.append(d)
             continue
-        Yvar = None if d.Yvar is None else d.Yvar / (1.0 + (d.Y - b).abs()) ** 2
-        out.append(replace(d, Y=bilog(d.Y, b), Yvar=Yvar))
+        out.append(_bilogged(d, b))
         transformed.add(d.metric)
     if bounds:
         logger.debug("constrained metrics modelled bilog-transformed: %s; in their units: %s",
@@ -89,15 +88,21 @@ def _bilog_models_better(data: MetricData, bound: float, seed: int = 0) -> bool:
     own = data.only(0) if data.is_multi_source else data
     if own.n < MIN_ROWS_TO_WARP:
         return True
-    d = (own.Y - bound).double()
-    Y = torch.cat([own.Y, bilog(own.Y, bound)], dim=-1)
-    Yvar = None if own.Yvar is None else torch.cat([own.Yvar, own.Yvar / (1.0 + d.abs()) ** 2], dim=-1)
+    t = _bilogged(own, bound)
+    Y = torch.cat([own.Y, t.Y], dim=-1)
+    Yvar = None if own.Yvar is None else torch.cat([own.Yvar, t.Yvar], dim=-1)
     try:
         identity, bilogged = log_evidence(own.X, Y, Yvar, categorical=own.categorical, seed=seed).tolist()
     except ModelFitError:
         return True
-    gain = bilogged - float(torch.log1p(d.abs()).sum()) - identity
-    return gain > 0
+    log_jacobian = -float(torch.log1p((own.Y - bound).abs()).sum())
+    return bilogged + log_jacobian > identity
+
+
+def _bilogged(d: MetricData, bound: float) -> MetricData:
+    """``d`` bilog-transformed around ``bound``; known sems by the delta method."""
+    Yvar = None if d.Yvar is None else d.Yvar / (1.0 + (d.Y - bound).abs()) ** 2
+    return replace(d, Y=bilog(d.Y, bound), Yvar=Yvar)
 
 
 def yeo_johnson(z: np.ndarray, lam: float) -> np.ndarray:
