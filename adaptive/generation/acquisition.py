@@ -44,6 +44,7 @@ from adaptive import _compat
 from adaptive import _paths as paths
 from adaptive.generation.lean_gp import LeanCachedCholesky, LeanGP
 from adaptive.generation.lean_gp import supports as lean_gp_supports
+from adaptive.generation.partitioning import NumpyCells
 from adaptive.generation.single_point_ehvi import SinglePointLogEHVI
 from adaptive.objectives import OptimizationConfig
 
@@ -186,9 +187,10 @@ class _LeanLogNEI(LeanCachedCholesky, qLogNoisyExpectedImprovement):
     """qLogNEI on a :class:`~adaptive.generation.lean_gp.LeanGP`."""
 
 
-class _LogNEHVI(SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
-    """qLogNEHVI, scoring one candidate at a time without the batch bookkeeping."""
+class _LogNEHVI(NumpyCells, SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
+    """qLogNEHVI, scoring one candidate at a time without the batch bookkeeping, its 3+
+    objectives' cells computed in NumPy."""
 
 
-class _LeanLogNEHVI(LeanCachedCholesky, SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
+class _LeanLogNEHVI(LeanCachedCholesky, NumpyCells, SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
     """qLogNEHVI on a :class:`~adaptive.generation.lean_gp.LeanGP`."""
