@@ -23,28 +23,29 @@ from botorch.utils.multi_objective.box_decompositions.non_dominated import FastN
 
 def local_upper_bounds(points: np.ndarray, U: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lacour et al.'s Algorithm 1 (minimization), adding ``points`` (``n x m``) one by one
-    to the local upper bounds ``U`` (``u x m``) and their defining points ``Z`` (``u x m x m``)."""
+    to the local upper bounds ``U`` (``u x m``) and their defining points ``Z`` (``u x m x m``).
+
+    New bounds are appended in BoTorch's order: by the coordinate ``j`` they were cut along,
+    then by the order of the zones they came from."""
     m = U.shape[-1]
+    diagonal = np.arange(m)
     for z in points:
         inside = (U > z).all(axis=-1)  # the search zones that contain z
         if not inside.any():
             continue
         A, A_Z = U[inside], Z[inside]
-        new_U, new_Z = [], []
-        for j in range(m):
-            others = np.arange(m) != j
-            grows = z[j] >= A_Z[:, others, j].max(axis=-1)
-            if grows.any():
-                u_j = A[grows].copy()
-                u_j[:, j] = z[j]
-                new_U.append(u_j)
-                z_j = np.empty((u_j.shape[0], m, m), dtype=U.dtype)
-                # Every Z[k, j] of these zones is at most z[j] (that is what ``grows`` says).
-                z_j[:, others] = A_Z[grows][:, others]
-                z_j[:, j] = z
-                new_Z.append(z_j)
-        U = np.concatenate([U[~inside], *new_U], axis=0)
-        Z = np.concatenate([Z[~inside], *new_Z], axis=0)
+        # The largest j-th coordinate among a zone's other defining points: z cuts the zone
+        # along j where z[j] reaches it.
+        others = A_Z.copy()
+        others[:, diagonal, diagonal] = -np.inf
+        cut_j, zone = np.nonzero((z >= others.max(axis=1)).T)
+        rows = np.arange(zone.shape[0])
+        new_U = A[zone]
+        new_U[rows, cut_j] = z[cut_j]
+        new_Z = A_Z[zone]
+        new_Z[rows, cut_j] = z
+        U = np.concatenate([U[~inside], new_U], axis=0)
+        Z = np.concatenate([Z[~inside], new_Z], axis=0)
     return U, Z
 
 
