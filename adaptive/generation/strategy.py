@@ -24,7 +24,11 @@ from adaptive.generation.acquisition import acquisition_model, build_acquisition
 from adaptive.generation.optimize import maximize
 from adaptive.generation.settings import GenerationSettings
 from adaptive.generation.sobol import propose_sobol
-from adaptive.generation.transforms import bilog_constraint_metrics, warp_single_objective
+from adaptive.generation.transforms import (
+    bilog_constraint_metrics,
+    compress_beyond_reference,
+    warp_single_objective,
+)
 from adaptive.modeling import (
     WarmStarts,
     completed,
@@ -151,12 +155,13 @@ def _bayesian_seeded(
     datas, transformed = bilog_constraint_metrics(datas, config, seed=seed)
     if settings.warp_objective:
         datas = warp_single_objective(datas, config)
-    model = fit_models(datas, seed=seed, warm=warm)
-    # The incumbent is judged where the target was observed.
-    X_baseline = torch.unique(torch.cat([d.X[d.rows_of(0)] for d in datas]), dim=0)
     ref = None
     if len(config.objectives) > 1:
         ref = reference_point(config, feasible_signed_objectives(config, trials, target))
+        datas, _ = compress_beyond_reference(datas, config, ref)
+    model = fit_models(datas, seed=seed, warm=warm)
+    # The incumbent is judged where the target was observed.
+    X_baseline = torch.unique(torch.cat([d.X[d.rows_of(0)] for d in datas]), dim=0)
     model, affine = acquisition_model(model)
     acqf = build_acquisition(
         model, config, X_baseline=X_baseline, X_pending=pending_X(trials, space, source=source, device=device),

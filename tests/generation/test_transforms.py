@@ -7,10 +7,12 @@ import torch
 from scipy import stats
 
 import adaptive as ad
+from adaptive.analysis.hypervolume import hypervolume
 from adaptive.generation.acquisition import outcome_constraint_callables
 from adaptive.generation.transforms import (
     bilog,
     bilog_constraint_metrics,
+    compress_beyond_reference,
     warp_single_objective,
     yeo_johnson,
     yeo_johnson_slope,
@@ -144,3 +146,45 @@ def test_the_objective_stays_in_its_units_where_a_warp_would_be_wrong_or_meaning
         assert warp_single_objective([short], one)[0] is short
     multi = replace(_data("f", y), task=torch.zeros(len(y), 1, dtype=torch.float64), sources=("online", "sim"))
     assert warp_single_objective([multi], one)[0] is multi
+
+
+def test_objectives_beyond_the_reference_point_are_compressed_and_every_hypervolume_kept():
+    config = OptimizationConfig.build([ad.Minimize("deflection", threshold=0.015), ad.Maximize("stiffness", threshold=2.0)], [])
+    ref = np.array([-0.015, 2.0])  # signed: larger is better
+    deflection = [0.001, 0.004, 0.012, 0.02, 3.0, 17500.0]
+    stiffness = [1.0, 2.5, 3.0, 5.0, -400.0, 2.2]
+    datas = [_data("deflection", deflection, [1e-6] * 6), _data("stiffness", stiffness)]
+    out, compressed = compress_beyond_reference(datas, config, ref)
+    assert compressed == {"deflection", "stiffness"}
+    d, s = out[0].Y.squeeze(), out[1].Y.squeeze()
+    # Values that beat the reference point are untouched; the rest keep their order and side.
+    assert d[:3].tolist() == deflection[:3] and s[1:4].tolist() == stiffness[1:4] and s[5].item() == 2.2
+    assert torch.all(torch.diff(d) > 0) and torch.equal(torch.argsort(s), torch.argsort(torch.tensor(stiffness)))
+    assert bool((d[3:] > 0.015).all()) and bool((s[[0, 4]] < 2.0).all())
+    # Decades beyond the threshold shrink to a few of the good side's spans (0.014 here).
+    assert d[-1].item() < 0.015 + 0.014 * math.log1p(17500 / 0.014) + 1e-9 and d[-1].item() < 0.3
+    # Slope 1 at the reference point: the sems there are kept, far out they shrink.
+    assert out[0].Yvar.squeeze()[3].item() == pytest.approx(1e-6, rel=0.5) and out[0].Yvar.squeeze()[5].item() < 1e-12
+    # Every subset's hypervolume is the same in the compressed values.
+    before = np.stack([-np.array(deflection), np.array(stiffness)], -1)
+    after = np.stack([-d.numpy(), s.numpy()], -1)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        rows = rng.random(6) < 0.6
+        assert hypervolume(after[rows], ref) == pytest.approx(hypervolume(before[rows], ref), rel=1e-12)
+    assert hypervolume(before, ref) > 0
+
+
+def test_compression_leaves_single_objectives_few_rows_and_nearby_bad_values_alone():
+    one = OptimizationConfig.build([ad.Minimize("f", threshold=1.0)], [])
+    datas = [_data("f", [0.5, 2.0, 900.0])]
+    assert compress_beyond_reference(datas, one, np.array([-1.0]))[1] == set()
+    two = OptimizationConfig.build([ad.Minimize("f", threshold=1.0), ad.Minimize("g", threshold=1.0)], [])
+    ref = np.array([-1.0, -1.0])
+    assert compress_beyond_reference([_data("f", [0.5, 900.0]), _data("g", [0.5, 900.0])], two, ref)[1] == set()
+    # Nothing beyond the reference point, or bad values within 100 good-side spans (0.5 here): as they are.
+    datas = [_data("f", [0.5, 0.7, 0.9]), _data("g", [0.5, 20.0, 50.9])]
+    out, compressed = compress_beyond_reference(datas, two, ref)
+    assert compressed == set() and out[0] is datas[0] and out[1] is datas[1]
+    out, compressed = compress_beyond_reference([datas[0], _data("g", [0.5, 20.0, 51.1])], two, ref)
+    assert compressed == {"g"}
