@@ -8,7 +8,8 @@ constraint both took about as long as the whole unconstrained suggest each (2.4 
 Here instead:
 
 - starting points are quasi-random points of the cube kept when feasible (hit-and-run only
-  tops them up when the polytope is a sliver of the cube);
+  tops them up when the polytope is a sliver of the cube), a quarter of them projected onto
+  the constraints' faces, where constrained optima often lie;
 - the acquisition is maximized over the cube by L-BFGS-B (all restarts in one batch, as
   without constraints) through a *radial retraction* onto the polytope: a point ``y`` of the
   cube maps to ``c + t (y - c)``, where ``c`` is the polytope's Chebyshev centre and
@@ -32,6 +33,12 @@ from adaptive.space import SearchSpace
 # Quasi-random draws tried before topping up with hit-and-run: enough for a polytope of 1%
 # of the cube to give 512 starting points.
 MAX_REJECTION_DRAWS = 1 << 16
+
+# The share of the raw samples placed on the constraints' faces. Optima of constrained
+# problems often lie on a face (a constraint that binds), where points drawn inside land only
+# by chance: on BraninCurrin-linear the acquisition's peak sat on the face while no raw
+# sample came near it, and every restart ended in an interior local optimum.
+FACE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,26 @@ class Polytope:
         return torch.where(t >= 1.0, Y, Y + (t - 1.0) * V)
 
     def sample(self, n: int, *, seed: int) -> torch.Tensor:
+        """``n x d`` feasible points: a quarter on the constraints' faces (:meth:`on_faces`, where
+        the faces meet the cube), the rest inside (:meth:`inside`)."""
+        X = self.inside(n, seed=seed)
+        faces = self.on_faces(X, int(n * FACE_SHARE))
+        return torch.cat([X[: n - len(faces)], faces]) if len(faces) else X
+
+    def on_faces(self, X: torch.Tensor, n: int) -> torch.Tensor:
+        """Up to ``n`` points (``<= n x d``) on the faces ``a_k x = b_k``, shared equally among the
+        constraints: the points of ``X`` (feasible, ``m x d``) projected orthogonally onto each
+        face, kept where they stay in the cube and within the other constraints. A face that
+        does not meet the cube contributes none."""
+        out = []
+        per = max(n // self.A.shape[0], 1)
+        for row, rhs in zip(self.A, self.b):
+            P = X + ((rhs - X @ row) / (row @ row)).unsqueeze(-1) * row
+            kept = ((P >= -1e-12) & (P <= 1.0 + 1e-12)).all(-1) & self.contains(P)
+            out.append(P[kept][:per].clamp(0.0, 1.0))
+        return torch.cat(out)[:n]
+
+    def inside(self, n: int, *, seed: int) -> torch.Tensor:
         """``n x d`` feasible points: scrambled Sobol points of the cube kept when feasible, topped up
         by hit-and-run (BoTorch's polytope sampler) when fewer than ``n`` of ``MAX_REJECTION_DRAWS`` are."""
         d = self.A.shape[-1]

@@ -6,6 +6,7 @@ from botorch.acquisition import AcquisitionFunction
 from botorch.models import SingleTaskGP
 
 import adaptive as ad
+from adaptive.generation import polytope as polytope_module
 from adaptive.generation.optimize import OptimizerSettings, maximize
 from adaptive.generation.polytope import MAX_REJECTION_DRAWS, Polytope
 from adaptive.space import SearchSpace
@@ -46,6 +47,58 @@ def test_samples_are_feasible_and_a_sliver_is_topped_up_by_hit_and_run():
     assert X.shape == (64, 3) and sliver.contains(X).all()
     assert MAX_REJECTION_DRAWS * 1.3e-6 < 1  # so most of these came from hit-and-run
     assert X.std(0).min() > 1e-4  # spread, not 64 copies of one point
+
+
+def test_a_quarter_of_the_samples_lie_on_the_faces_that_meet_the_cube():
+    polytope = Polytope.from_space(_space(["a + b + c <= 1", "a - b <= 0.2", "a + b <= 5"]), device=CPU)
+    X = polytope.sample(512, seed=1)
+    assert X.shape == (512, 3) and polytope.contains(X).all() and (X >= 0).all() and (X <= 1).all()
+    on = ((X @ polytope.A.T - polytope.b).abs() < 1e-9)  # 512 x 3: on each face
+    # a + b <= 5 never binds in the cube: its share goes to the inside points.
+    assert on[:, 0].sum() >= 40 and on[:, 1].sum() >= 40 and on[:, 2].sum() == 0
+    assert on.any(-1).sum() <= 512 // 4
+    for k in range(2):  # spread along each face, not piled on one point
+        assert X[on[:, k]].std(0).min() > 0.05
+
+
+class _NarrowPeakOnAFace(AcquisitionFunction):
+    """A broad interior hill (height 0.5) and a narrow peak (height 1, sd 0.01) on the face
+    ``x1 - 2 x0 = 0.8``, where BraninCurrin-linear's acquisition peaked."""
+
+    peak = torch.tensor([0.087, 0.974], dtype=torch.float64)
+
+    def __init__(self):
+        super().__init__(model=SingleTaskGP(torch.rand(3, 2, dtype=torch.float64), torch.rand(3, 1, dtype=torch.float64)))
+        self.X_pending = None
+
+    def forward(self, X):
+        x = X[..., 0, :]
+        hill = 0.5 * torch.exp(-(x - torch.tensor([0.6, 0.4], dtype=x.dtype)).pow(2).sum(-1) / 0.1)
+        return hill + torch.exp(-(x - self.peak).pow(2).sum(-1) / (2 * 0.01**2))
+
+    def set_X_pending(self, X_pending=None):
+        self.X_pending = X_pending
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_maximize_finds_a_narrow_peak_on_a_face(seed):
+    space = SearchSpace({"x0": ad.Float(0, 1), "x1": ad.Float(0, 1)}, ["x1 - 2*x0 <= 0.8"])
+    torch.manual_seed(seed)
+    (params,) = maximize(_NarrowPeakOnAFace(), space, 1, settings=OptimizerSettings())
+    assert [params["x0"], params["x1"]] == pytest.approx(_NarrowPeakOnAFace.peak.tolist(), abs=0.01)
+
+
+def test_without_face_samples_the_narrow_peak_is_missed(monkeypatch):
+    """The test above fails on the sampler before faces: only interior points, every restart
+    climbs the broad hill."""
+    monkeypatch.setattr(polytope_module, "FACE_SHARE", 0.0)
+    space = SearchSpace({"x0": ad.Float(0, 1), "x1": ad.Float(0, 1)}, ["x1 - 2*x0 <= 0.8"])
+    missed = 0
+    for seed in range(3):
+        torch.manual_seed(seed)
+        (params,) = maximize(_NarrowPeakOnAFace(), space, 1, settings=OptimizerSettings())
+        missed += abs(params["x0"] - 0.087) > 0.01
+    assert missed >= 2
 
 
 class _NegativeDistance(AcquisitionFunction):
