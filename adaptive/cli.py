@@ -393,6 +393,40 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from adaptive.service import ServiceSettings, create_app
+        from adaptive.service.auth import Tokens
+    except ImportError as exc:
+        print(f"adaptive: error: 'adaptive serve' needs the serve extra ({exc.name} is missing): "
+              "pip install 'adaptive-experiments[serve]'", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        tokens = Tokens.from_environment(allow_open=args.insecure_no_auth)
+    except ValueError as exc:
+        print(f"adaptive: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for name in ("reload_interval", "max_batch", "max_body_bytes"):
+        if not getattr(args, name) > 0:
+            print(f"adaptive: error: --{name.replace('_', '-')}={getattr(args, name)!r}: must be positive", file=sys.stderr)
+            return EXIT_USAGE
+    settings = ServiceSettings(
+        storage=args.storage, tokens=tokens, reload_interval=args.reload_interval, max_batch=args.max_batch,
+        max_body_bytes=args.max_body_bytes,
+    )
+    app = create_app(settings)
+    if tokens.open:
+        logging.getLogger("adaptive.cli").warning("serving without authentication (--insecure-no-auth)")
+    logging.getLogger("adaptive").setLevel(logging.INFO)
+    logging.getLogger("adaptive.cli").info("serving %s on http://%s:%d", app.state.service.database.masked_url,
+                                           args.host, args.port)
+    # uvicorn's own access log would print every request; the service counts them in /metrics.
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_config=None, timeout_graceful_shutdown=10)
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from adaptive.experiment import load_experiment
     from adaptive.report import write_report
@@ -522,6 +556,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--draws", type=int, default=1000, help="posterior draws (default 1000)")
     _storage_arg(export)
     export.set_defaults(func=cmd_export)
+
+    serve = sub.add_parser(
+        "serve", help="serve assignments and exported distributions over HTTP/JSON",
+        description="Bearer tokens: $ADAPTIVE_SERVE_READ_TOKENS and $ADAPTIVE_SERVE_WRITE_TOKENS (comma-separated). "
+                    "Routes: GET /v1/experiments/NAME/assignment, POST /v1/experiments/NAME/assignments, "
+                    "GET /v1/experiments/NAME/distribution, GET /healthz, GET /metrics (docs/serving.md).",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--reload-interval", type=float, default=10.0, metavar="SECONDS",
+                       help="how often to look for a new export version (default 10)")
+    serve.add_argument("--max-batch", type=int, default=10_000, help="most member ids per batch request (default 10000)")
+    serve.add_argument("--max-body-bytes", type=int, default=2 << 20, help="largest request body (default 2 MiB)")
+    serve.add_argument("--insecure-no-auth", action="store_true",
+                       help="serve without tokens (only on a machine nobody else reaches)")
+    _storage_arg(serve)
+    serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="run a few rounds of a built-in simulated experiment")
     _storage_arg(demo)

@@ -25,6 +25,9 @@ LAYERS = [
     ("adaptive.sources", ("adaptive.config", "adaptive.rounds", "adaptive.cli", "adaptive.experiment")),
     ("adaptive.rounds", ("adaptive.cli", "adaptive.fleet")),
     ("adaptive.fleet", ("adaptive.cli",)),
+    # The HTTP service reads exports through storage; it never loads the modelling stack.
+    ("adaptive.service", ("adaptive.cli", "adaptive.experiment", "adaptive.generation", "adaptive.modeling",
+                          "adaptive.analysis", "adaptive.rounds", "adaptive.plots", "adaptive.report")),
     ("adaptive.space", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.storage")),
     ("adaptive.objectives", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.storage")),
 ]

@@ -245,6 +245,11 @@ def get_export(session: Session, experiment: StoredExperiment, version: int | No
     return document
 
 
+def latest_export_version(session: Session, experiment: StoredExperiment) -> int | None:
+    """The newest export's version number (None before the first export): one indexed query."""
+    return session.scalar(select(func.max(ExportRow.version)).where(ExportRow.experiment_id == experiment.id))
+
+
 def export_versions(session: Session, experiment: StoredExperiment) -> list[int]:
     return list(
         session.scalars(select(ExportRow.version).where(ExportRow.experiment_id == experiment.id).order_by(ExportRow.version))
