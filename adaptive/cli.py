@@ -412,9 +412,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not getattr(args, name) > 0:
             print(f"adaptive: error: --{name.replace('_', '-')}={getattr(args, name)!r}: must be positive", file=sys.stderr)
             return EXIT_USAGE
+    policies = {}
+    if args.policies:
+        from adaptive.service.policies import load_policies
+
+        policies = load_policies(args.policies)  # a ValidationError names the field: one line, exit 1
     settings = ServiceSettings(
         storage=args.storage, tokens=tokens, reload_interval=args.reload_interval, max_batch=args.max_batch,
-        max_body_bytes=args.max_body_bytes,
+        max_body_bytes=args.max_body_bytes, policies=policies,
     )
     app = create_app(settings)
     if tokens.open:
@@ -561,7 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="serve assignments and exported distributions over HTTP/JSON",
         description="Bearer tokens: $ADAPTIVE_SERVE_READ_TOKENS and $ADAPTIVE_SERVE_WRITE_TOKENS (comma-separated). "
                     "Routes: GET /v1/experiments/NAME/assignment, POST /v1/experiments/NAME/assignments, "
-                    "GET /v1/experiments/NAME/distribution, GET /healthz, GET /metrics (docs/serving.md).",
+                    "GET /v1/experiments/NAME/distribution, POST /v1/policies/NAME/decisions, POST /v1/rewards, "
+                    "GET /healthz, GET /metrics (docs/serving.md).",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -569,6 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how often to look for a new export version (default 10)")
     serve.add_argument("--max-batch", type=int, default=10_000, help="most member ids per batch request (default 10000)")
     serve.add_argument("--max-body-bytes", type=int, default=2 << 20, help="largest request body (default 2 MiB)")
+    serve.add_argument("--policies", metavar="FILE",
+                       help="TOML file of bandit policies to serve at /v1/policies/NAME/decisions (docs/serving.md)")
     serve.add_argument("--insecure-no-auth", action="store_true",
                        help="serve without tokens (only on a machine nobody else reaches)")
     _storage_arg(serve)

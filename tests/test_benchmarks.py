@@ -103,3 +103,13 @@ def test_bo_compare_production_path_on_new_kinds(tmp_path):
     # A second run reads sobol from the store (nothing appended) and re-runs adaptive.
     assert bo_compare.main(argv) == 0
     assert len(store.read_text().splitlines()) == 3
+
+
+def test_service_http_smoke(tmp_path):
+    from benchmarks import service_http
+
+    assert service_http.main(["--requests", "20", "--out", str(tmp_path / "service")]) == 0
+    rows = json.loads((tmp_path / "service.json").read_text())["rows"]
+    assert [r["route"].split(" (")[0] for r in rows] == [
+        "GET assignment", "in-process serving.assign", "POST assignments", "GET distribution", "POST decision"]
+    assert all(r["items_per_s"] > 0 for r in rows)

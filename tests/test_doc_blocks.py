@@ -55,10 +55,17 @@ def check_adaptive_command(line: str) -> None:
 
 
 @pytest.mark.parametrize("name,body", blocks("toml"), ids=lambda x: x if isinstance(x, str) and x.endswith(".md") else "")
-def test_toml_blocks_are_valid_config_tables(name, body):
+def test_toml_blocks_are_valid_config_tables(name, body, tmp_path):
     from adaptive.sources.events import parse_events_spec
 
     data = tomllib.loads(body)
+    if "policies" in data:  # `adaptive serve --policies FILE`
+        from adaptive.service.policies import load_policies
+
+        path = tmp_path / "policies.toml"
+        path.write_text(body)
+        assert load_policies(path)
+        return
     if data.get("metrics", {}).get("kind") == "events":
         spec = parse_events_spec(data["metrics"])
         assert [m.name for m in spec.metrics]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,15 +20,17 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from adaptive import serving
-from adaptive.errors import AdaptiveError, NotFoundError
-from adaptive.service.auth import READ, Tokens
+from adaptive.errors import AdaptiveError, DuplicateNameError, NotFoundError
+from adaptive.service.auth import READ, WRITE, Tokens
 from adaptive.service.exports import ExportCache
 from adaptive.service.metrics import Metrics
+from adaptive.service.policies import PolicySpec, ServedPolicy
 from adaptive.storage import Database, open_database
 
 logger = logging.getLogger(__name__)
 
 MAX_MEMBER_ID_CHARS = 256
+DECISION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class ServiceSettings:
         reload_interval: seconds between checks for a new export version of an experiment.
         max_batch: most member ids in one batch request.
         max_body_bytes: largest request body accepted.
+        policies: bandit policies served at ``/v1/policies/{name}/decisions``
+            (:func:`~adaptive.service.policies.load_policies`).
     """
 
     storage: str | None = None
@@ -46,6 +52,7 @@ class ServiceSettings:
     reload_interval: float = 10.0
     max_batch: int = 10_000
     max_body_bytes: int = 2 << 20
+    policies: dict[str, PolicySpec] = field(default_factory=dict)
 
 
 class RequestError(Exception):
@@ -70,6 +77,16 @@ class _Service:
         self.database = database
         self.exports = ExportCache(database, settings.reload_interval)
         self.metrics = Metrics()
+        self.policies = {name: ServedPolicy(spec) for name, spec in settings.policies.items()}
+        self._decision_log: Any = None
+
+    @property
+    def decision_log(self) -> Any:
+        if self._decision_log is None:  # pandas and numpy load only where policies are served
+            from adaptive.bandits.log import DecisionLog
+
+            self._decision_log = DecisionLog(self.database)
+        return self._decision_log
 
     def endpoint(self, template: str, scope: str | None) -> Callable[[Handler], Handler]:
         """Wrap a handler: authentication for ``scope``, JSON errors, timing and counting by route template."""
@@ -87,6 +104,8 @@ class _Service:
                     response = _error(exc.status, exc.field, exc.value, exc.message)
                 except NotFoundError as exc:
                     response = _error(404, exc.field, exc.value, str(exc))
+                except DuplicateNameError as exc:
+                    response = _error(409, exc.field, exc.value, str(exc))
                 except AdaptiveError as exc:
                     response = _error(400, getattr(exc, "field", "request"), getattr(exc, "value", None), str(exc))
                 except Exception:
@@ -118,8 +137,8 @@ class _Service:
                 raise RequestError(413, "body", f"more than {limit} bytes", f"request bodies are limited to {limit} bytes")
             chunks.append(chunk)
         try:
-            return json.loads(b"".join(chunks) or b"null")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return json.loads(b"".join(chunks) or b"null", parse_constant=_no_constant)
+        except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
             raise RequestError(400, "body", None, f"not valid JSON: {exc}") from None
 
     def loaded(self, name: str) -> Any:
@@ -128,15 +147,19 @@ class _Service:
         return loaded
 
 
-def _at(value: Any) -> datetime | None:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _at(value: Any, field: str = "at") -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise RequestError(400, "at", value, "must be an ISO 8601 time, e.g. 2026-12-03T10:00:00Z")
+        raise RequestError(400, field, value, "must be an ISO 8601 time, e.g. 2026-12-03T10:00:00Z")
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
-        raise RequestError(400, "at", value, "must be an ISO 8601 time, e.g. 2026-12-03T10:00:00Z") from None
+        raise RequestError(400, field, value, "must be an ISO 8601 time, e.g. 2026-12-03T10:00:00Z") from None
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
@@ -210,6 +233,54 @@ def create_app(settings: ServiceSettings, *, database: Database | None = None) -
             return Response(status_code=304, headers=headers)
         return Response(loaded.body, media_type="application/json", headers=headers)
 
+    def _object(body: Any, allowed: set[str], example: str) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise RequestError(400, "body", None, f"must be an object: {example}")
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise RequestError(400, unknown[0], body[unknown[0]], f"unknown field; expected {sorted(allowed)}")
+        return body
+
+    @endpoint("/v1/policies/{name}/decisions", WRITE)
+    async def decisions(request: Request) -> Response:
+        name = request.path_params["name"]
+        served = service.policies.get(name)
+        if served is None:
+            raise RequestError(404, "name", name, "no such policy; policies come from 'adaptive serve --policies FILE'")
+        body = _object(await service.json_body(request), {"context", "decision_id"},
+                       '{"context": ..., "decision_id": optional}')
+        decision_id = body.get("decision_id")
+        if decision_id is not None and (not isinstance(decision_id, str) or not DECISION_ID.fullmatch(decision_id)):
+            raise RequestError(400, "decision_id", decision_id, "must be 1 to 64 characters of A-Z a-z 0-9 _ . : -")
+        context = served.check_context(body.get("context"))
+        answer = await run_in_threadpool(served.decide, service.decision_log, context, decision_id)
+        return JSONResponse(answer, status_code=201)
+
+    @endpoint("/v1/rewards", WRITE)
+    async def rewards(request: Request) -> Response:
+        body = _object(await service.json_body(request), {"rewards", "metric"},
+                       '{"rewards": [{"decision_id": ..., "value": ..., "at": optional}], "metric": optional}')
+        metric = body.get("metric", "reward")
+        if not isinstance(metric, str) or not 0 < len(metric) <= 200:
+            raise RequestError(400, "metric", metric, "must be a name of 1 to 200 characters")
+        items = body.get("rewards")
+        if not isinstance(items, list) or not items:
+            raise RequestError(400, "rewards", None if items is None else str(items)[:50], "must be a non-empty list")
+        if len(items) > settings.max_batch:
+            raise RequestError(413, "rewards", f"{len(items)} rewards", f"at most {settings.max_batch} per request")
+        rows = []
+        for i, item in enumerate(items):
+            where = f"rewards[{i}]"
+            item = _object(item, {"decision_id", "value", "at"}, '{"decision_id": ..., "value": ..., "at": optional}')
+            decision_id, value = item.get("decision_id"), item.get("value")
+            if not isinstance(decision_id, str) or not DECISION_ID.fullmatch(decision_id):
+                raise RequestError(400, f"{where}.decision_id", decision_id, "must be a logged decision's id")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise RequestError(400, f"{where}.value", value, "must be a finite number")
+            rows.append((decision_id, float(value), _at(item.get("at"), f"{where}.at")))
+        written = await run_in_threadpool(service.decision_log.record_rewards, rows, metric=metric)
+        return JSONResponse({"recorded": written, "metric": metric}, status_code=201)
+
     @endpoint("/healthz", None)
     async def healthz(request: Request) -> Response:
         try:
@@ -227,6 +298,8 @@ def create_app(settings: ServiceSettings, *, database: Database | None = None) -
         Route("/v1/experiments/{name}/assignment", assignment, methods=["GET"]),
         Route("/v1/experiments/{name}/assignments", assignments, methods=["POST"]),
         Route("/v1/experiments/{name}/distribution", distribution, methods=["GET"]),
+        Route("/v1/policies/{name}/decisions", decisions, methods=["POST"]),
+        Route("/v1/rewards", rewards, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
