@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from adaptive._checks import is_number
 from adaptive.errors import ValidationError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
@@ -19,7 +20,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 def parse_duration(field_name: str, value: Any) -> timedelta:
     """``"90s"``, ``"15m"``, ``"72h"``, ``"7d"`` or a number of seconds."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+    if is_number(value) and math.isfinite(value) and value > 0:
         return timedelta(seconds=float(value))
     match = _DURATION.match(value) if isinstance(value, str) else None
     if not match or float(match.group(1)) <= 0:

@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from adaptive._checks import is_number
 from adaptive.errors import ValidationError
 
 MAX_NAME_LENGTH = 64  # the narrowest column a name is stored in (sources); one rule for every backend
@@ -95,7 +96,7 @@ def parse_linear_inequality(text: object, *, field: str) -> LinearInequality:
 
 def _linear(node: ast.AST, text: str, field: str) -> tuple[dict[str, float], float]:
     """Reduce an expression node to (coefficients, constant)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+    if isinstance(node, ast.Constant) and is_number(node.value):
         try:
             return {}, float(node.value)
         except OverflowError:

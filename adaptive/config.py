@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from adaptive._checks import is_integer, is_number
 from adaptive._durations import parse_duration
 from adaptive._expressions import check_experiment_name
 from adaptive.errors import ValidationError
@@ -152,11 +153,11 @@ def check_export_options(options: Mapping[str, Any], where: str = "") -> None:
         if key not in options or (key == "top_k" and options[key] is None):
             continue
         value = options[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        if not is_integer(value) or value < low:
             raise ValidationError(f"{where}{key}", value, f"must be an integer >= {low}")
     if "min_weight" in options:
         w = options["min_weight"]
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < 1:
+        if not is_number(w) or not 0 <= w < 1:
             raise ValidationError(f"{where}min_weight", w, "must be a number in [0, 1)")
 
 
@@ -176,7 +177,7 @@ def _export(data: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(weights, Mapping):
             raise ValidationError("export.weights", weights, "must be a table of objective = weight")
         for metric, w in weights.items():
-            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
+            if not is_number(w) or not math.isfinite(w):
                 raise ValidationError(f"export.weights.{metric}", w, "must be a finite number")
     return dict(data)
 
@@ -227,13 +228,13 @@ def _rounds(data: Mapping[str, Any], target: str) -> RoundPolicy:
     if set(data) - known:
         raise ValidationError("rounds", sorted(set(data) - known), f"unknown keys; known: {sorted(known)}")
     parallel = data.get("max_parallel", {target: 1})
-    if isinstance(parallel, int) and not isinstance(parallel, bool):
+    if is_integer(parallel):
         parallel = {target: parallel}
     if not isinstance(parallel, Mapping):
         raise ValidationError("rounds.max_parallel", parallel, "an integer, or a table of source = integer")
     for source, n in parallel.items():
         check_source(source)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        if not is_integer(n) or n < 0:
             raise ValidationError(f"rounds.max_parallel.{source}", n, "must be an integer >= 0")
     age = data.get("max_trial_age")
     every = None if data.get("every") is None else parse_duration("rounds.every", data["every"])
@@ -272,7 +273,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None) -> Experim
         units=_table(data, "units") or None,
     )
     seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+    if not is_integer(seed) or not 0 <= seed < 2**31:
         raise ValidationError("seed", seed, "must be an integer in [0, 2**31)")
     generation = GenerationSettings.from_dict(_table(data, "generation"))
     metrics = _metrics(_table(data, "metrics"))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from sqlalchemy.orm import Session
 
 from adaptive import serving
+from adaptive._checks import is_integer, is_number
 from adaptive._expressions import check_experiment_name
 from adaptive.config import SPEC_VERSION, check_export_options, read_spec
 from adaptive.errors import DuplicateNameError, NoAdaptiveDatabaseError, NotFoundError, ValidationError
@@ -101,7 +102,7 @@ class Experiment:
     # -- asking -----------------------------------------------------------------------------
     def suggest(self, n: int = 1, *, source: str = TARGET_SOURCE) -> list[Trial]:
         """Propose ``n`` new trials for ``source`` and persist them as RUNNING."""
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_BATCH:
+        if not is_integer(n) or not 1 <= n <= MAX_BATCH:
             raise ValidationError("n", n, f"must be an integer from 1 to {MAX_BATCH}")
         check_source(source)
 
@@ -307,7 +308,7 @@ class Experiment:
             )
         if not isinstance(model, bool):
             raise ValidationError("model", model, "must be true or false")
-        if isinstance(min_feasibility, bool) or not isinstance(min_feasibility, (int, float)) or not 0 <= min_feasibility <= 1:
+        if not is_number(min_feasibility) or not 0 <= min_feasibility <= 1:
             raise ValidationError("min_feasibility", min_feasibility, "must be a probability in [0, 1]")
         objective = self.config.objectives[0]
         trials = self.trials()
@@ -490,7 +491,7 @@ def create_experiment(
     check_source(target_source)
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+    if not is_integer(seed) or not 0 <= seed < 2**31:
         raise ValidationError("seed", seed, "must be an integer in [0, 2**31)")
     generation = generation if generation is not None else GenerationSettings()
     if not isinstance(generation, GenerationSettings):

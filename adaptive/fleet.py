@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from adaptive._checks import is_integer
 from adaptive.config import RoundPolicy, Schedule, load_config
 from adaptive.errors import AdaptiveError, ValidationError
 from adaptive.rounds import RoundResult, run_round
@@ -76,7 +77,7 @@ def run_due_rounds(
     Raises:
         ValidationError: ``workers`` is not an integer from 1 to 64, or ``config_dir`` is not a folder.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+    if not is_integer(workers) or not 1 <= workers <= MAX_WORKERS:
         raise ValidationError("workers", workers, f"must be an integer from 1 to {MAX_WORKERS}")
     start = time.perf_counter()
     database = open_database(storage)

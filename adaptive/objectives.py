@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from adaptive._checks import is_number
 from adaptive._expressions import LinearInequality, check_name, parse_linear_inequality
 from adaptive.errors import DuplicateNameError, ValidationError
 
@@ -28,7 +29,7 @@ class Objective:
     def __post_init__(self) -> None:
         check_name("objectives.metric", self.metric)
         if self.threshold is not None:
-            if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
+            if not is_number(self.threshold):
                 raise ValidationError(f"objectives.{self.metric}.threshold", self.threshold, "must be a number")
             try:
                 threshold = float(self.threshold)

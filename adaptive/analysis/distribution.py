@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from linear_operator.utils.warnings import NumericalWarning
 
+from adaptive._checks import is_number
 from adaptive.errors import ValidationError
 from adaptive.modeling import completed
 from adaptive.objectives import OptimizationConfig, OutcomeConstraint
@@ -61,7 +62,7 @@ def build_preference(
         for metric, w in weights.items():
             if metric not in objectives:
                 raise ValidationError(f"weights.{metric}", w, f"not an objective; objectives: {list(objectives)}")
-            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+            if not is_number(w) or not math.isfinite(w) or w < 0:
                 raise ValidationError(f"weights.{metric}", w, "weights must be finite and >= 0")
             out[metric] = objectives[metric].sign * float(w)
         if not any(out.values()):
@@ -150,9 +151,9 @@ def model_optimized(
 
 def posterior_draws(models: Mapping[str, Any], X: torch.Tensor, *, n_draws: int, seed: int) -> dict[str, torch.Tensor]:
     """``n_draws x N`` joint posterior draws of each metric's mean at the ``N x d`` points ``X``."""
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
+    # The caller's random state, on the CPU and on X's GPU, is left as it was.
+    with torch.random.fork_rng(devices=[X.device] if X.device.type == "cuda" else []):
+        torch.manual_seed(seed)
         draws = {}
         for metric, model in models.items():
             with torch.no_grad(), warnings.catch_warnings(record=True) as caught:
@@ -161,8 +162,6 @@ def posterior_draws(models: Mapping[str, Any], X: torch.Tensor, *, n_draws: int,
                 draws[metric] = posterior.rsample(torch.Size([n_draws])).squeeze(-1).cpu()
             _pass_on(caught, metric)
         return draws
-    finally:
-        torch.random.set_rng_state(state)
 
 
 def _pass_on(caught: list[warnings.WarningMessage], metric: str) -> None:

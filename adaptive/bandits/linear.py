@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from adaptive._checks import is_integer
 from adaptive.bandits._base import Decision, Policy, check_actions, check_rewards, choose_from_draws
 from adaptive.errors import ValidationError
 
@@ -25,7 +26,7 @@ class BayesianLinearModel:
     """
 
     def __init__(self, dim: int, *, prior_precision: float = 1.0, sigma: float = 1.0) -> None:
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        if not is_integer(dim) or dim < 1:
             raise ValidationError("dim", dim, "must be a positive integer")
         for name, value in (("prior_precision", prior_precision), ("sigma", sigma)):
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -123,7 +124,7 @@ class LinearTS(Policy):
         (the share of draws that put it there); ``propensity`` is that of the whole slate.
         """
         actions = check_actions(actions)
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(actions):
+        if not is_integer(k) or not 1 <= k <= len(actions):
             raise ValidationError("k", k, f"must be an integer from 1 to {len(actions)}")
         rankings = np.argsort(-self.score_draws(context, actions), axis=1)[:, :k]
         row = rankings[self.rng.integers(len(rankings))]

@@ -10,22 +10,18 @@ import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from adaptive._checks import at_or_now, is_number
 from adaptive.bandits._base import Decision
 from adaptive.errors import DuplicateNameError, NotFoundError, ValidationError
 from adaptive.storage import Database, open_database
 from adaptive.storage.models import DecisionRow, RewardRow
-
-
-def _utc(at: datetime | None) -> datetime:
-    at = at or datetime.now(timezone.utc)
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 def _context_json(context: Any) -> dict[str, Any]:
@@ -64,7 +60,7 @@ class DecisionLog:
         row = DecisionRow(
             decision_id=decision_id, policy=policy, policy_version=decision.policy_version,
             context=_context_json(context), action=str(decision.action), propensity=float(decision.propensity),
-            decided_at=_utc(at),
+            decided_at=at_or_now(at),
         )
 
         def work(session: Any) -> str:
@@ -84,7 +80,7 @@ class DecisionLog:
         def work(session: Any) -> None:
             if session.scalar(select(DecisionRow.id).where(DecisionRow.decision_id == decision_id)) is None:
                 raise NotFoundError("decision_id", decision_id, "no such decision is logged")
-            session.add(RewardRow(decision_id=decision_id, metric=metric, value=float(value), observed_at=_utc(at)))
+            session.add(RewardRow(decision_id=decision_id, metric=metric, value=float(value), observed_at=at_or_now(at)))
 
         self.database.run(work)
 
@@ -111,7 +107,7 @@ class DecisionLog:
                 raise NotFoundError("decision_id", sorted(missing)[0], f"{len(missing)} decision(s) are not logged")
             keep = [r for r in rows if r[0] in known]
             session.add_all(
-                RewardRow(decision_id=d, metric=metric, value=float(v), observed_at=_utc(at)) for d, v, at in keep
+                RewardRow(decision_id=d, metric=metric, value=float(v), observed_at=at_or_now(at)) for d, v, at in keep
             )
             return len(keep)
 
@@ -143,12 +139,12 @@ class DecisionLog:
             return decisions, list(session.execute(r))
 
         decisions, rewards = self.database.run(work, readonly=True)
-        decided = {d.decision_id: _utc(d.decided_at) for d in decisions}
+        decided = {d.decision_id: at_or_now(d.decided_at) for d in decisions}
         totals: dict[str, float] = {}
         counts: dict[str, int] = {}
         for decision_id, value, observed_at in rewards:
             start = decided[decision_id]
-            if start <= _utc(observed_at) <= start + window:
+            if start <= at_or_now(observed_at) <= start + window:
                 totals[decision_id] = totals.get(decision_id, 0.0) + value
                 counts[decision_id] = counts.get(decision_id, 0) + 1
         rows = [
@@ -165,5 +161,5 @@ class DecisionLog:
 
 
 def _check_reward(value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_number(value) or not math.isfinite(value):
         raise ValidationError("value", value, "rewards must be finite numbers")

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from adaptive._checks import is_integer
 from adaptive.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class GenerationSettings:
             value = getattr(self, name)
             if value is None and name == "initial_trials":
                 continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name != "initial_trials" else 0):
+            if not is_integer(value) or value < (1 if name != "initial_trials" else 0):
                 raise ValidationError(f"generation.{name}", value, "must be a positive integer")
         for name in ("center_first", "warp_objective"):
             if not isinstance(getattr(self, name), bool):
@@ -77,7 +78,7 @@ class GenerationSettings:
             raise ValidationError("generation.optimizer", opt, "must be a table of optimizer settings")
         for name in ("num_restarts", "raw_samples", "maxiter"):
             value = getattr(self.optimizer, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_integer(value) or value < 1:
                 raise ValidationError(f"generation.optimizer.{name}", value, "must be a positive integer")
 
     def initial_for(self, space: SearchSpace) -> int:

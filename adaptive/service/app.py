@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from adaptive import serving
+from adaptive._checks import is_number
 from adaptive.errors import AdaptiveError, DuplicateNameError, NotFoundError
 from adaptive.service.auth import READ, WRITE, Tokens
 from adaptive.service.exports import ExportCache
@@ -275,7 +276,7 @@ def create_app(settings: ServiceSettings, *, database: Database | None = None) -
             decision_id, value = item.get("decision_id"), item.get("value")
             if not isinstance(decision_id, str) or not DECISION_ID.fullmatch(decision_id):
                 raise RequestError(400, f"{where}.decision_id", decision_id, "must be a logged decision's id")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if not is_number(value) or not math.isfinite(value):
                 raise RequestError(400, f"{where}.value", value, "must be a finite number")
             rows.append((decision_id, float(value), _at(item.get("at"), f"{where}.at")))
         written = await run_in_threadpool(service.decision_log.record_rewards, rows, metric=metric)

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from adaptive._checks import is_integer, is_number
 from adaptive._durations import parse_duration
 from adaptive.errors import ValidationError
 
@@ -104,9 +105,9 @@ def load_policies(path: str | Path) -> dict[str, PolicySpec]:
         options = {k: table[k] for k in _OPTIONS[kind] if k in table}
         for key, value in options.items():
             if key == "context_dim":
-                if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+                if not is_integer(value) or not 1 <= value <= 1000:
                     raise ValidationError(f"{where}.context_dim", value, "must be an integer from 1 to 1000")
-            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            elif not is_number(value) or not math.isfinite(value):
                 raise ValidationError(f"{where}.{key}", value, "must be a finite number")
         if kind == "linear" and "context_dim" not in options:
             raise ValidationError(f"{where}.context_dim", None, "a linear policy needs the context's length")
@@ -138,7 +139,7 @@ class ServedPolicy:
                 raise ValidationError("context", context, "must be an object (or absent) for this policy")
             return context
         if (not isinstance(context, list) or len(context) != dim
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in context)):
+                or not all(is_number(v) and math.isfinite(v) for v in context)):
             raise ValidationError("context", context, f"must be a list of {dim} finite numbers")
         return [float(v) for v in context]
 

@@ -7,27 +7,17 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from adaptive._checks import as_utc, utcnow
 from adaptive.errors import DuplicateNameError, NotFoundError, TrialStateError
 from adaptive.storage.models import ExperimentRow, ExportRow, ModelStateRow, ObservationRow, RoundRow, TrialRow
 from adaptive.trial import Observation, Trial, TrialStatus
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -45,7 +35,7 @@ class StoredExperiment:
 def _experiment(row: ExperimentRow) -> StoredExperiment:
     return StoredExperiment(
         id=row.id, name=row.name, spec=row.spec, target_source=row.target_source, seed=row.seed,
-        trial_count=row.trial_count, sobol_position=row.sobol_position, created_at=_utc(row.created_at),  # type: ignore[arg-type]
+        trial_count=row.trial_count, sobol_position=row.sobol_position, created_at=as_utc(row.created_at),  # type: ignore[arg-type]
     )
 
 
@@ -145,8 +135,8 @@ def _add_observations(session: Session, trial_row_id: int, observations: dict[st
 def _trial(experiment: str, row: TrialRow, observations: dict[str, Observation]) -> Trial:
     return Trial(
         id=row.index, experiment=experiment, status=TrialStatus(row.status), source=row.source,
-        params=dict(row.params), generator=row.generator, created_at=_utc(row.created_at),  # type: ignore[arg-type]
-        completed_at=_utc(row.completed_at), failure_reason=row.failure_reason, observations=dict(observations),
+        params=dict(row.params), generator=row.generator, created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+        completed_at=as_utc(row.completed_at), failure_reason=row.failure_reason, observations=dict(observations),
     )
 
 
@@ -284,7 +274,7 @@ def last_round_starts(session: Session) -> dict[str, datetime]:
         .join(RoundRow, RoundRow.experiment_id == ExperimentRow.id)
         .group_by(ExperimentRow.name)
     )
-    return {name: _utc(started) for name, started in rows}
+    return {name: as_utc(started) for name, started in rows}
 
 
 def finish_round(session: Session, round_id: int, *, status: str, counts: dict[str, Any], error: str | None) -> None:
@@ -298,8 +288,8 @@ def rounds(session: Session, experiment: StoredExperiment, *, limit: int = 20) -
         select(RoundRow).where(RoundRow.experiment_id == experiment.id).order_by(RoundRow.id.desc()).limit(limit)
     )
     return [
-        {"number": r.number, "status": r.status, "host": r.host, "started_at": _utc(r.started_at),
-         "finished_at": _utc(r.finished_at), "counts": r.counts, "error": r.error}
+        {"number": r.number, "status": r.status, "host": r.host, "started_at": as_utc(r.started_at),
+         "finished_at": as_utc(r.finished_at), "counts": r.counts, "error": r.error}
         for r in rows
     ]
 
