@@ -50,6 +50,13 @@ def test_batch_equals_single_for_int_and_string_ids():
     assert serving.assign_many(dist, names, at=AT).tolist() == [
         dist.arms.index(serving.assign(dist, m, at=AT)) for m in names
     ]
+    # Many lengths, multi-byte text, and integers mixed in one list (as a JSON batch sends them).
+    mixed = [f"member-{i}" * (i % 5) + "é" * (i % 3) for i in range(3000)] + [7, -1, 2**64 + 5, "42", 42]
+    assert serving.assign_many(dist, mixed, at=AT).tolist() == [
+        dist.arms.index(serving.assign(dist, m, at=AT)) for m in mixed
+    ]
+    with pytest.raises(ValueError, match="member_id=True"):
+        serving.assign_many(dist, ["a", True], at=AT)
 
 
 def test_hash_is_stable_across_releases():

@@ -147,6 +147,11 @@ class _Service:
         self.metrics.served_version(name, loaded.version)
         return loaded
 
+    async def export(self, name: str) -> Any:
+        """The export to answer from: straight from memory while fresh, else (re)loaded in a
+        worker thread (a database round trip must not block the event loop)."""
+        return self.exports.fresh(name) or await run_in_threadpool(self.loaded, name)
+
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
@@ -194,7 +199,7 @@ def create_app(settings: ServiceSettings, *, database: Database | None = None) -
             except ValueError:
                 raise RequestError(400, "member_id", raw, "is not an integer (id_type=int)") from None
         at = _at(query.get("at"))
-        loaded = await run_in_threadpool(service.loaded, name)
+        loaded = await service.export(name)
         arm = serving.assign(loaded.distribution, member, at)
         return JSONResponse({
             "experiment": name, "version": loaded.version, "member_id": member, "arm": arm.name,
@@ -217,9 +222,11 @@ def create_app(settings: ServiceSettings, *, database: Database | None = None) -
             raise RequestError(413, "member_ids", f"{len(ids)} ids", f"at most {settings.max_batch} per request")
         members = [_member(m, f"member_ids[{i}]") for i, m in enumerate(ids)]
         at = _at(body.get("at"))
-        loaded = await run_in_threadpool(service.loaded, name)
+        loaded = await service.export(name)
         dist = loaded.distribution
-        arms = [serving.assign(dist, m, at).name for m in members]
+        names = [a.name for a in dist.arms]
+        # Hashed in vectors (numpy, loaded for the first batch): equal to assign() member by member.
+        arms = [names[i] for i in serving.assign_many(dist, members, at).tolist()]
         return JSONResponse({
             "experiment": name, "version": loaded.version, "bucket": serving.bucket_index(at),
             "arms": arms, "params": {a.name: a.params for a in dist.arms},
@@ -227,7 +234,7 @@ def create_app(settings: ServiceSettings, *, database: Database | None = None) -
 
     @endpoint("/v1/experiments/{name}/distribution", READ)
     async def distribution(request: Request) -> Response:
-        loaded = await run_in_threadpool(service.loaded, request.path_params["name"])
+        loaded = await service.export(request.path_params["name"])
         headers = {"ETag": loaded.etag, "Cache-Control": "no-cache"}
         matches = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
         if loaded.etag in matches or "*" in matches:

@@ -34,6 +34,12 @@ class ExportCache:
         self._entries: dict[str, tuple[float, LoadedExport]] = {}
         self._lock = threading.Lock()
 
+    def fresh(self, name: str) -> LoadedExport | None:
+        """The loaded export when it was checked within the interval, else None (no database
+        access: answers from it need no worker thread)."""
+        entry = self._entries.get(name)
+        return entry[1] if entry is not None and time.monotonic() - entry[0] < self.interval else None
+
     def get(self, name: str) -> LoadedExport:
         """The export to serve for ``name``.
 
