@@ -129,6 +129,7 @@ class ServedPolicy:
         self._lock = threading.Lock()
         self._policy: Any = None
         self._built_at = -math.inf
+        self._shares: tuple[list[Any], list[float], str] | None = None
         self.learned_from = 0
 
     def check_context(self, context: Any) -> Any:
@@ -145,10 +146,13 @@ class ServedPolicy:
 
     def decide(self, log: Any, context: Any, decision_id: str | None) -> dict[str, Any]:
         """Choose, log (committed), then return the decision."""
-        with self._lock:  # policies keep one random generator; draws are cheap
+        with self._lock:  # one random generator per policy
             if time.monotonic() - self._built_at >= self.spec.refresh.total_seconds():
                 self._rebuild(log)
-            decision = self._policy.select(context, list(self.spec.actions))
+            if self._shares is not None:
+                decision = self._draw()
+            else:
+                decision = self._policy.select(context, list(self.spec.actions))
         decision_id = log.record(self.spec.name, decision, context=context, decision_id=decision_id)
         return {
             "decision_id": decision_id, "policy": self.spec.name, "action": decision.action,
@@ -171,3 +175,25 @@ class ServedPolicy:
             policy.update(contexts, rows["action"].tolist(), rewards)
         policy.updates = len(rows)  # the version names how many logged decisions it learned from
         self._policy, self._built_at, self.learned_from = policy, time.monotonic(), len(rows)
+        self._shares = None
+        if self.spec.context_dim is None:
+            # Without a context the chance each action has of being Thompson sampling's choice
+            # is fixed until the next rebuild: estimate it once (select() does, from its
+            # posterior draws) and draw each decision from it. That is select()'s own choice
+            # (a uniformly random one of its draws' winners) without redrawing the posterior
+            # per request (4 ms each for three actions at the default tolerance).
+            shares = policy.select(None, list(self.spec.actions)).propensities
+            self._shares = (list(shares), [shares[a] for a in shares], policy.version)
+
+    def _draw(self) -> Any:
+        from adaptive.bandits import Decision
+
+        actions, weights, version = self._shares
+        chosen = self._policy.rng.choice(len(actions), p=_normalized(weights))
+        action = actions[int(chosen)]
+        return Decision(action, weights[int(chosen)], version, dict(zip(actions, weights)))
+
+
+def _normalized(weights: list[float]) -> list[float]:
+    total = math.fsum(weights)
+    return [w / total for w in weights]

@@ -172,3 +172,38 @@ def test_policy_files_are_checked_naming_the_field(tmp_path, text, field):
     with pytest.raises(ValidationError) as caught:
         load_policies(path)
     assert caught.value.field == field
+
+
+def test_a_contextless_policy_draws_each_decision_from_its_thompson_shares(sqlite_url):
+    import math
+    from datetime import datetime, timedelta, timezone
+
+    from scipy.stats import norm
+
+    from adaptive.bandits import Decision, GaussianTS
+    from adaptive.service.policies import PolicySpec, ServedPolicy
+
+    log = DecisionLog(sqlite_url)
+    past = datetime.now(timezone.utc) - timedelta(days=2)  # reward windows (1 day) closed
+    actions, rewards = [], []
+    for i in range(40):
+        action, reward = ("a", 0.3) if i % 2 else ("b", 0.1)
+        decision_id = log.record("g", Decision(action, 0.5, "seed"), at=past)
+        log.record_reward(decision_id, reward, at=past)
+        actions.append(action)
+        rewards.append(reward)
+    served = ServedPolicy(PolicySpec("g", "gaussian", ("a", "b"), {"sigma": 1.0}))
+    answers = [served.decide(log, None, None) for _ in range(600)]
+    # GaussianTS's exact two-arm probability for the posterior the log teaches.
+    reference = GaussianTS(sigma=1.0)
+    reference.update([None] * 40, actions, rewards)
+    (ma, va), (mb, vb) = reference.posterior("a"), reference.posterior("b")
+    p_a = float(norm.cdf((ma - mb) / math.sqrt(va + vb)))
+    assert 0.6 < p_a < 0.8
+    for a in answers:
+        assert a["propensity"] == pytest.approx(p_a if a["action"] == "a" else 1 - p_a, rel=1e-12)
+        assert a["policy_version"] == "gaussian-ts-v40"
+    share = sum(a["action"] == "a" for a in answers) / len(answers)
+    assert abs(share - p_a) < 4 * math.sqrt(p_a * (1 - p_a) / len(answers))
+    logged = log.joined("g")
+    assert len(logged) == 640 and set(logged["decision_id"]) >= {a["decision_id"] for a in answers}
