@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,7 +22,7 @@ from starlette.routing import Route
 
 from adaptive import serving
 from adaptive._checks import is_number
-from adaptive.errors import AdaptiveError, DuplicateNameError, NotFoundError
+from adaptive.errors import DuplicateNameError, NotFoundError, StorageError, ValidationError
 from adaptive.service.auth import READ, WRITE, Tokens
 from adaptive.service.exports import ExportCache
 from adaptive.service.metrics import Metrics
@@ -40,7 +41,9 @@ class ServiceSettings:
 
     Attributes:
         storage: database URL (the default SQLite file when None).
-        tokens: accepted bearer tokens (:class:`~adaptive.service.auth.Tokens`).
+        tokens: accepted bearer tokens (:class:`~adaptive.service.auth.Tokens`); by default
+            none, so a service built without them refuses every request (``Tokens(open=True)``
+            serves without authentication).
         reload_interval: seconds between checks for a new export version of an experiment.
         max_batch: most member ids in one batch request.
         max_body_bytes: largest request body accepted.
@@ -49,7 +52,7 @@ class ServiceSettings:
     """
 
     storage: str | None = None
-    tokens: Tokens = field(default_factory=lambda: Tokens(open=True))
+    tokens: Tokens = field(default_factory=Tokens)  # none: every request is refused until given
     reload_interval: float = 10.0
     max_batch: int = 10_000
     max_body_bytes: int = 2 << 20
@@ -107,8 +110,11 @@ class _Service:
                     response = _error(404, exc.field, exc.value, str(exc))
                 except DuplicateNameError as exc:
                     response = _error(409, exc.field, exc.value, str(exc))
-                except AdaptiveError as exc:
-                    response = _error(400, getattr(exc, "field", "request"), getattr(exc, "value", None), str(exc))
+                except ValidationError as exc:
+                    response = _error(400, exc.field, exc.value, str(exc))
+                except (StorageError, DBAPIError) as exc:  # the database, not the request: try again later
+                    logger.warning("%s %s: storage unavailable: %s", request.method, template, type(exc).__name__)
+                    response = _error(503, "storage", None, "the database is unavailable; try again")
                 except Exception:
                     logger.exception("%s %s failed", request.method, template)
                     response = _error(500, "server", None, "internal error; see the service log")

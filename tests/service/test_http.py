@@ -260,3 +260,22 @@ def test_the_service_loads_neither_torch_nor_numpy(sqlite_url):
     result = subprocess.run([sys.executable, "-c", code, sqlite_url], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_broken_database_answers_503_not_500(postgres_url):
+    import sqlalchemy as sa
+
+    _experiment(postgres_url)
+    server = Server(postgres_url, "--reload-interval", "0.2")
+    try:
+        assert server.get("/v1/experiments/feed/assignment?member_id=m-1")[0] == 200
+        engine = sa.create_engine(postgres_url)
+        with engine.begin() as connection:  # an operator's mistake: the exports are gone
+            connection.execute(sa.text("DROP TABLE exports CASCADE"))
+        engine.dispose()
+        time.sleep(0.3)  # past the reload interval: the next answer needs the database
+        status, _, body = server.get("/v1/experiments/feed/assignment?member_id=m-1")
+        assert status == 503 and json.loads(body)["error"]["field"] == "storage"
+    finally:
+        log = server.stop()
+    assert "storage unavailable" in log and "Traceback" not in log
