@@ -26,12 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.bo_compare import write_results
-from benchmarks.service_http import POLICIES, TOKEN, _experiment
+from benchmarks.service_http import TOKEN, start_service
 
 logger = logging.getLogger("benchmarks.serve_load")
 RESULTS = Path(__file__).parent / "results"
@@ -87,15 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     wrk = _wrk()
-    folder = Path(tempfile.mkdtemp())
-    url = args.storage or f"sqlite:///{folder / 'bench.db'}"
-    _experiment(url)
-    (folder / "policies.toml").write_text(POLICIES)
-    port = 19000 + os.getpid() % 1000
-    env = {**os.environ, "ADAPTIVE_SERVE_WRITE_TOKENS": TOKEN}
-    server = subprocess.Popen([sys.executable, "-m", "adaptive", "serve", "--storage", url, "--port", str(port),
-                               "--policies", str(folder / "policies.toml")], env=env)
+    server, url, port = start_service(args.storage)
     base = f"http://127.0.0.1:{port}"
+    folder = Path(tempfile.mkdtemp())  # wrk's scripts and bodies
     routes = [
         ("GET assignment (one member)", "/v1/experiments/bench/assignment?member_id=m-42", None, 1),
         (f"POST assignments ({BATCH:,} members)", "/v1/experiments/bench/assignments",
@@ -104,15 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     ]
     rows = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the service did not answer /healthz within 60 s") from None
-                time.sleep(0.2)
         for i, (route, path, body, items) in enumerate(routes):
             script = _lua(folder, f"route{i}", body)
             logger.info("%s: wrk -c %d -d %ds", route, args.connections, args.seconds)

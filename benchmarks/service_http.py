@@ -18,11 +18,13 @@ import json
 import logging
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -69,6 +71,32 @@ def _stats(seconds: list[float], items: int = 1) -> dict:
     }
 
 
+def start_service(storage: str | None) -> tuple[subprocess.Popen, str, int]:
+    """The benchmark's experiment (and policy file) in ``storage`` (default: a temporary SQLite
+    file), and one ``adaptive serve`` process for it on a free loopback port, answering
+    ``/healthz``. Returns the process, the database URL and the port."""
+    folder = Path(tempfile.mkdtemp())
+    url = storage or f"sqlite:///{folder / 'bench.db'}"
+    _experiment(url)
+    (folder / "policies.toml").write_text(POLICIES)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "ADAPTIVE_SERVE_WRITE_TOKENS": TOKEN}
+    server = subprocess.Popen([sys.executable, "-m", "adaptive", "serve", "--storage", url, "--port", str(port),
+                               "--policies", str(folder / "policies.toml")], env=env)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):
+                return server, url, port
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError("the service did not answer /healthz within 60 s") from None
+            time.sleep(0.2)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
@@ -76,25 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "service_http", help="results path, without suffix")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    folder = Path(tempfile.mkdtemp())
-    url = args.storage or f"sqlite:///{folder / 'bench.db'}"
-    _experiment(url)
-    (folder / "policies.toml").write_text(POLICIES)
-    port = 18000 + os.getpid() % 1000
-    env = {**os.environ, "ADAPTIVE_SERVE_WRITE_TOKENS": TOKEN}
-    server = subprocess.Popen([sys.executable, "-m", "adaptive", "serve", "--storage", url, "--port", str(port),
-                               "--policies", str(folder / "policies.toml")], env=env)
+    server, url, port = start_service(args.storage)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                _timed(connection, "GET", "/healthz")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         import adaptive as ad
         from adaptive import serving
 
