@@ -88,6 +88,14 @@ class Experiment:
             self._device = resolve_device(self._device_spec)
         return self._device
 
+    def _device_for(self, trials: Sequence[Trial]) -> torch.device:
+        """:attr:`device`, or the CPU where the device is ``auto`` and the data too small for
+        CUDA to pay (see :func:`adaptive.modeling.device.device_for_data`)."""
+        from adaptive.modeling.device import device_for_data, is_automatic
+
+        observations = sum(1 for t in trials if t.source == self.target_source and t.status == TrialStatus.COMPLETED)
+        return device_for_data(self.device, automatic=is_automatic(self._device_spec), observations=observations)
+
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, storage={self.database.masked_url!r})"
 
@@ -115,10 +123,11 @@ class Experiment:
             stored = repo.get_experiment(session, self.name, lock=True)
             # Model fits start from the stored ones (see WarmStarts), whichever process stored them.
             warm = WarmStarts(repo.model_states(session, stored.id))
+            trials = repo.load_trials(session, stored)
             proposal = propose(
-                self.search_space, self.config, repo.load_trials(session, stored), n, source=source,
-                target=self.target_source, seed=stored.seed, sobol_position=stored.sobol_position, settings=self.generation, device=self.device,
-                warm=warm,
+                self.search_space, self.config, trials, n, source=source,
+                target=self.target_source, seed=stored.seed, sobol_position=stored.sobol_position, settings=self.generation,
+                device=self._device_for(trials), warm=warm,
             )
             repo.save_model_states(session, stored.id, warm.records(), keep=warm.keys())
             if proposal.sobol_position != stored.sobol_position:
@@ -496,7 +505,7 @@ def create_experiment(
     generation = generation if generation is not None else GenerationSettings()
     if not isinstance(generation, GenerationSettings):
         raise ValidationError("generation", generation, "must be adaptive.GenerationSettings(...)")
-    resolved = _resolve_device(device)
+    _resolve_device(device)  # a bad or absent device is refused before anything is written
     spec = {
         "version": SPEC_VERSION, "search_space": space.to_dict(), "optimization": config.to_dict(),
         "generation": generation.to_dict(),
@@ -521,7 +530,7 @@ def create_experiment(
     logger.info("created experiment %r in %s", name, database.masked_url)
     return Experiment(
         name, search_space=space, config=config, target_source=target_source, seed=seed, database=database,
-        generation=generation, device=resolved,
+        generation=generation, device=device,
     )
 
 

@@ -24,8 +24,12 @@ such GPs with their :class:`~adaptive.modeling.corrected.SourceCovariance`; see 
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import logging
+import math
+from collections.abc import Iterator
 
 import torch
 from botorch.models import SingleTaskGP
@@ -35,6 +39,7 @@ from botorch.posteriors import Posterior
 from botorch.sampling import IIDNormalSampler, SobolQMCNormalSampler
 from botorch.sampling.base import MCSampler
 from botorch.sampling.get_sampler import GetSampler
+from botorch.utils import safe_math
 from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
 from gpytorch.means import ConstantMean
 from linear_operator.utils.cholesky import psd_safe_cholesky
@@ -47,6 +52,74 @@ from adaptive.modeling.corrected import SourceMean
 from adaptive.modeling.fast_fit import rbf_kernel
 
 logger = logging.getLogger(__name__)
+
+_no_host_sync = False
+FIRST_JITTER = 1e-8  # as psd_safe_cholesky for float64: added to the diagonal, times 10 per try
+
+
+@contextlib.contextmanager
+def without_host_sync() -> Iterator[None]:
+    """Within: the posterior's small Cholesky factors are taken without asking the device
+    whether they succeeded (``psd_safe_cholesky`` reads its status back, a host synchronization
+    that a CUDA graph cannot hold): every jitter of the ladder is tried at once and the first
+    that succeeds is kept, per matrix. Same factors as ``psd_safe_cholesky`` where it succeeds."""
+    global _no_host_sync
+    previous, _no_host_sync = _no_host_sync, True
+    checked_pareto = safe_math._pareto
+    # BoTorch's fat maximum (q-reduction of log-EI, smooth minima of log-EHVI) checks that its
+    # rational function gets no negative input, a read-back on every evaluation; its callers only
+    # ever pass non-negative inputs (distances below the maximum), so the check is dropped here.
+    safe_math._pareto = functools.partial(checked_pareto, check=False)
+    try:
+        yield
+    finally:
+        safe_math._pareto = checked_pareto
+        _no_host_sync = previous
+
+
+def _cholesky(A: Tensor, max_tries: int = 3) -> Tensor:
+    """``psd_safe_cholesky``, or within :func:`without_host_sync` its synchronization-free twin:
+    no jitter, then ``FIRST_JITTER * 10**i`` for ``i < max_tries``, all factorized at once; per
+    matrix the first that succeeds is kept (NaN where none does)."""
+    if not _no_host_sync:
+        return psd_safe_cholesky(A, max_tries=max_tries)
+    tries = max_tries + 1
+    # Built on the device (no host-to-device copy, which a CUDA graph cannot hold).
+    powers = torch.arange(tries, dtype=A.dtype, device=A.device)
+    jitter = torch.where(powers == 0, 0.0, FIRST_JITTER * 10.0 ** (powers - 1))
+    eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+    stacked = A.unsqueeze(0) + jitter.reshape(-1, *[1] * A.dim()) * eye  # tries x batch x n x n
+    L, ok = _unrolled_cholesky(stacked)  # ok: tries x batch
+    first = torch.where(ok.any(0), ok.to(torch.int8).argmax(0), tries - 1)  # batch
+    index = first.unsqueeze(0).unsqueeze(-1).unsqueeze(-1).expand(1, *A.shape)
+    chosen = L.gather(0, index).squeeze(0)
+    return torch.where(ok.any(0).unsqueeze(-1).unsqueeze(-1), chosen, math.nan)
+
+
+def _unrolled_cholesky(A: Tensor) -> tuple[Tensor, Tensor]:
+    """Lower Cholesky factors of the small matrices ``A`` (``... x n x n``) column by column in
+    elementwise and matrix-product kernels, and whether each matrix was positive definite.
+
+    ``torch.linalg``'s batched factorizations may run MAGMA, which synchronizes with the host
+    internally and so cannot be captured in a CUDA graph. A failed pivot is replaced by 1 (the
+    factor is then finite but wrong, and flagged), so that no NaN reaches the gradient of the
+    factors that are kept.
+    """
+    n = A.shape[-1]
+    rows = torch.arange(n, device=A.device)
+    ok = torch.ones(A.shape[:-2], dtype=torch.bool, device=A.device)
+    columns: list[Tensor] = []
+    for j in range(n):
+        a = A[..., :, j]  # ... x n
+        if columns:
+            done = torch.stack(columns, dim=-1)  # ... x n x j
+            a = a - (done @ done[..., j, :].unsqueeze(-1)).squeeze(-1)
+        pivot = a[..., j]
+        positive = pivot > 0
+        ok = ok & positive
+        root = torch.where(positive, pivot, 1.0).sqrt().unsqueeze(-1)
+        columns.append(torch.where(rows >= j, a / root, 0.0))
+    return torch.stack(columns, dim=-1), ok
 
 
 def supports(model: object) -> bool:
@@ -315,7 +388,7 @@ class LeanPosterior(Posterior):
     def rsample_from_base_samples(self, sample_shape: torch.Size, base_samples: Tensor) -> Tensor:
         """Samples ``sample_shape x batch x q x m`` from base samples ``sample_shape x [batch or 1s] x q x m``."""
         if self._scale_tril is None:
-            self._scale_tril = psd_safe_cholesky(self._covariance)
+            self._scale_tril = _cholesky(self._covariance)
         return self._mean + _draw(self._scale_tril, sample_shape, base_samples)
 
     def rsample(self, sample_shape: torch.Size | None = None) -> Tensor:
@@ -348,6 +421,17 @@ class LeanCachedCholesky:
         """``m x n x n``: the Cholesky factor of the incumbents' posterior covariance."""
         return psd_safe_cholesky(posterior.covariance)
 
+    def _baseline_L_inverse(self) -> Tensor:
+        """The inverse of the cached incumbents' factor, computed once per factor (outside any capture:
+        the first, eager steps compute it)."""
+        L = self._baseline_L
+        cached = getattr(self, "_baseline_L_inv", None)
+        if cached is None or cached[0] is not L:
+            eye = torch.eye(L.shape[-1], dtype=L.dtype, device=L.device).expand(L.shape)
+            cached = (L, torch.linalg.solve_triangular(L, eye, upper=False))
+            self._baseline_L_inv = cached
+        return cached[1]
+
     def _get_f_X_samples(self, posterior: LeanPosterior, q_in: int) -> Tensor:
         """Samples ``sample_shape x batch x q_in x m`` at the last ``q_in`` points of a joint
         posterior over (incumbents, candidates), as ``botorch.utils.low_rank.sample_cached_cholesky``.
@@ -359,9 +443,13 @@ class LeanCachedCholesky:
             return self.get_posterior_samples(posterior)[..., -q_in:, :]  # type: ignore[attr-defined]
         bottom = posterior.covariance[..., -q_in:, :]
         cross, corner = bottom.split([bottom.shape[-1] - q_in, q_in], dim=-1)
-        cross_chol = torch.linalg.solve_triangular(self._baseline_L, cross.transpose(-2, -1), upper=False).transpose(-2, -1)
+        if _no_host_sync:
+            # A product with the factor's inverse: no triangular solve kernel (see _unrolled_cholesky).
+            cross_chol = cross @ self._baseline_L_inverse().transpose(-2, -1)
+        else:
+            cross_chol = torch.linalg.solve_triangular(self._baseline_L, cross.transpose(-2, -1), upper=False).transpose(-2, -1)
         try:
-            corner_chol = psd_safe_cholesky(corner - cross_chol @ cross_chol.transpose(-2, -1), max_tries=6)
+            corner_chol = _cholesky(corner - cross_chol @ cross_chol.transpose(-2, -1), max_tries=6)
         except NotPSDError:
             # As BoTorch does when the low-rank update fails: sample the joint posterior.
             logger.debug("low-rank Cholesky update failed; sampling the joint posterior")

@@ -21,6 +21,8 @@ from botorch.optim.initializers import initialize_q_batch
 from linear_operator.utils.warnings import NumericalWarning
 from scipy.optimize import minimize
 
+from adaptive import _paths as paths
+from adaptive.generation import batched
 from adaptive.generation.polytope import Polytope, RetractedAcquisition
 from adaptive.generation.settings import OptimizerSettings
 from adaptive.space import Choice, Float, Int, SearchSpace
@@ -49,6 +51,9 @@ def maximize(
     bounds = torch.stack([torch.zeros(d), torch.ones(d)]).to(device=device, dtype=torch.float64)
     polytope = Polytope.from_space(space, device=device)
     discrete = any(isinstance(p, Int) or (isinstance(p, Choice) and p.width > 0) for p in space.parameters.values())
+    if _use_torch(settings, device, box_of_floats=polytope is None and not discrete):
+        return _maximize_torch(acqf, space, q, device, settings)
+    paths.note("optimizer:scipy")
     chosen: list[dict[str, Any]] = []
     try:
         for _ in range(q):
@@ -66,6 +71,31 @@ def maximize(
         with _quiet():
             acqf.set_X_pending(X_pending0)
     return chosen
+
+
+def _use_torch(settings: OptimizerSettings, device: torch.device, *, box_of_floats: bool) -> bool:
+    """The torch path where asked for, or by default on a GPU for a box of floats (ints,
+    choices and linear constraints keep the SciPy path, whose rounding and retraction
+    the torch path does not have)."""
+    if settings.method == "torch":
+        if not box_of_floats:
+            logger.info("optimizer.method = 'torch' covers floats without linear constraints; using 'scipy' here")
+        return box_of_floats
+    return settings.method == "auto" and device.type == "cuda" and box_of_floats
+
+
+def _maximize_torch(
+    acqf: AcquisitionFunction, space: SearchSpace, q: int, device: torch.device, settings: OptimizerSettings,
+) -> list[dict[str, Any]]:
+    joint = settings.batch == "joint" or (settings.batch == "auto" and batched.joint_by_default(q, device))
+    seed = int(torch.randint(0, 2**31 - 1, (1,)).item())  # from the caller's seeded generator
+    paths.note(f"optimizer:torch-{'joint' if joint and q > 1 else 'sequential'}")
+    with _quiet():
+        X = batched.maximize_batched(
+            acqf, space.dim, q, raw_samples=settings.raw_samples, num_restarts=settings.num_restarts,
+            steps=settings.maxiter, seed=seed, device=device, joint=joint,
+        )
+    return space.decode(X.reshape(q, space.dim).cpu())
 
 
 @contextlib.contextmanager

@@ -24,13 +24,30 @@ def _check_keys(table: Mapping[str, Any], settings: type, where: str) -> None:
             raise ValidationError(f"{where}.{key}", table[key], f"unknown key; known: {known}")
 
 
+METHODS = ("auto", "scipy", "torch")
+BATCHES = ("auto", "sequential", "joint")
+
+
 @dataclass(frozen=True)
 class OptimizerSettings:
-    """Multi-start L-BFGS-B: ``raw_samples`` scored starts, the best ``num_restarts`` refined."""
+    """Multi-start maximization: ``raw_samples`` scored starts, the best ``num_restarts`` refined.
+
+    Attributes:
+        method: ``scipy`` (L-BFGS-B, one host round trip per iteration), ``torch`` (projected
+            Adam, every restart in one tensor program on the device, see
+            :mod:`adaptive.generation.batched`), or ``auto``: ``torch`` on a GPU for spaces of
+            floats without linear constraints, ``scipy`` otherwise.
+        batch: on the ``torch`` path, how a batch of ``q`` is chosen: ``sequential`` (one point
+            at a time, the earlier ones pending, as on the SciPy path), ``joint`` (all ``q``
+            points optimized together), or ``auto`` (see ``batched.JOINT_FROM``).
+        maxiter: L-BFGS-B's iteration cap, or the number of Adam steps.
+    """
 
     num_restarts: int = 16
     raw_samples: int = 512
     maxiter: int = 150
+    method: str = "auto"
+    batch: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,10 @@ class GenerationSettings:
             value = getattr(self.optimizer, name)
             if not is_integer(value) or value < 1:
                 raise ValidationError(f"generation.optimizer.{name}", value, "must be a positive integer")
+        for name, known in (("method", METHODS), ("batch", BATCHES)):
+            value = getattr(self.optimizer, name)
+            if value not in known:
+                raise ValidationError(f"generation.optimizer.{name}", value, f"expected one of {list(known)}")
 
     def initial_for(self, space: SearchSpace) -> int:
         if self.initial_trials is not None:

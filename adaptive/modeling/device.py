@@ -1,4 +1,8 @@
-"""Where tensors live: ``ADAPTIVE_DEVICE`` = ``auto`` (CUDA when available) | ``cpu`` | ``cuda[:N]``."""
+"""Where tensors live: ``ADAPTIVE_DEVICE`` = ``auto`` | ``cpu`` | ``cuda[:N]``.
+
+``auto`` means CUDA when it is there and the data is large enough for it to be faster
+(:func:`device_for_data`), the CPU otherwise. A device named explicitly is always used.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,26 @@ import torch
 from adaptive.errors import ValidationError
 
 ENV = "ADAPTIVE_DEVICE"
+# Under ``auto``, experiments with fewer completed observations than this fit and propose on
+# the CPU: below it a suggest was faster on the CPU than on an H200 (launch-bound acquisition,
+# fits under a second either way); measured in benchmarks/results/gpu_acquisition_cuda.md.
+CUDA_FROM_OBSERVATIONS = 200
+
+
+def is_automatic(spec: str | torch.device | None = None) -> bool:
+    """Whether ``spec`` (or ``$ADAPTIVE_DEVICE`` when None) leaves the choice to :func:`device_for_data`."""
+    if isinstance(spec, torch.device):
+        return False
+    text = spec if spec is not None else os.environ.get(ENV, "auto")
+    return text.strip().lower() == "auto"
+
+
+def device_for_data(device: torch.device, *, automatic: bool, observations: int) -> torch.device:
+    """``device``, or the CPU where the choice is automatic and ``observations`` are too few
+    for CUDA to be faster (``CUDA_FROM_OBSERVATIONS``)."""
+    if automatic and device.type == "cuda" and observations < CUDA_FROM_OBSERVATIONS:
+        return torch.device("cpu")
+    return device
 
 
 def resolve_device(spec: str | torch.device | None = None) -> torch.device:

@@ -345,7 +345,7 @@ def test_on_unverified_library_versions_every_fast_path_steps_aside(sqlite_url, 
         with _paths.recording() as taken:
             (t,) = mixed.suggest(1)
         assert t.generator == "botorch"
-        assert set(taken) == {"fit:botorch", "posterior:botorch"}, taken
+        assert set(taken) == {"fit:botorch", "posterior:botorch", "optimizer:scipy"}, taken
     finally:
         monkeypatch.undo()
         _compat.fast_paths_verified.cache_clear()
