@@ -52,26 +52,75 @@ class DecisionLog:
         decision_id: str | None = None,
     ) -> str:
         """Store a decision; returns its id (a new UUID unless given)."""
-        if not isinstance(policy, str) or not policy:
-            raise ValidationError("policy", policy, "must be a non-empty name")
-        if not (0 < decision.propensity <= 1):
-            raise ValidationError("propensity", decision.propensity, "must be in (0, 1]")
-        decision_id = decision_id or uuid.uuid4().hex
-        row = DecisionRow(
-            decision_id=decision_id, policy=policy, policy_version=decision.policy_version,
-            context=_context_json(context), action=str(decision.action), propensity=float(decision.propensity),
-            decided_at=at_or_now(at),
-        )
+        row = _decision_row(policy, decision, context, at, decision_id)
 
         def work(session: Any) -> str:
             session.add(row)
             try:
                 session.flush()
             except IntegrityError:
-                raise DuplicateNameError("decision_id", decision_id, "a decision with this id is already logged") from None
-            return decision_id
+                raise _duplicate(row.decision_id) from None
+            return row.decision_id
 
         return self.database.run(work)
+
+    def record_many(
+        self, entries: Sequence[tuple[str, Decision, Any, str | None]], *, at: datetime | None = None,
+    ) -> list[str | Exception]:
+        """Store ``(policy, decision, context, decision_id)`` entries in one transaction (a group
+        commit); returns, per entry, its decision id or the error that kept it out (a
+        :class:`ValidationError`, or :class:`DuplicateNameError` for an id already logged or
+        repeated in ``entries``). The entries without an error are committed together.
+        """
+        outcome: list[str | Exception] = []
+        rows: list[DecisionRow] = []
+        for policy, decision, context, decision_id in entries:
+            try:
+                rows.append(_decision_row(policy, decision, context, at, decision_id))
+                outcome.append(rows[-1].decision_id)
+            except ValidationError as error:
+                outcome.append(error)
+
+        def work(session: Any) -> list[str | Exception]:
+            ids = [row.decision_id for row in rows]
+            logged: set[str] = set()
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                logged.update(session.scalars(select(DecisionRow.decision_id).where(DecisionRow.decision_id.in_(ids[start:start + 500]))))
+            result, kept = list(outcome), iter(rows)
+            for i, entry in enumerate(result):
+                if isinstance(entry, Exception):
+                    continue
+                row = next(kept)
+                if row.decision_id in logged:
+                    result[i] = _duplicate(row.decision_id)
+                else:
+                    logged.add(row.decision_id)
+                    session.add(row)
+            session.flush()
+            return result
+
+        if not rows:
+            return outcome
+        try:
+            return self.database.run(work)
+        except IntegrityError:
+            # Another writer logged one of these ids between the check and the insert: one
+            # transaction per entry sorts out which.
+            return [entry if isinstance(entry, Exception) else self._record_one(row)
+                    for entry, row in zip(outcome, _rows_in_place(outcome, rows))]
+
+    def _record_one(self, row: DecisionRow | None) -> str | Exception:
+        assert row is not None
+
+        def work(session: Any) -> str:
+            session.add(row)
+            session.flush()
+            return row.decision_id
+
+        try:
+            return self.database.run(work)
+        except IntegrityError:
+            return _duplicate(row.decision_id)
 
     def record_reward(self, decision_id: str, value: float, *, metric: str = "reward", at: datetime | None = None) -> None:
         """Store a reward for a logged decision."""
@@ -158,6 +207,28 @@ class DecisionLog:
         ]
         columns = ["decision_id", "policy", "policy_version", "action", "propensity", "context", "decided_at", "reward", "n_rewards"]
         return pd.DataFrame(rows, columns=columns)
+
+
+def _decision_row(policy: str, decision: Decision, context: Any, at: datetime | None, decision_id: str | None) -> DecisionRow:
+    if not isinstance(policy, str) or not policy:
+        raise ValidationError("policy", policy, "must be a non-empty name")
+    if not (0 < decision.propensity <= 1):
+        raise ValidationError("propensity", decision.propensity, "must be in (0, 1]")
+    return DecisionRow(
+        decision_id=decision_id or uuid.uuid4().hex, policy=policy, policy_version=decision.policy_version,
+        context=_context_json(context), action=str(decision.action), propensity=float(decision.propensity),
+        decided_at=at_or_now(at),
+    )
+
+
+def _duplicate(decision_id: str) -> DuplicateNameError:
+    return DuplicateNameError("decision_id", decision_id, "a decision with this id is already logged")
+
+
+def _rows_in_place(outcome: Sequence[str | Exception], rows: Sequence[DecisionRow]) -> list[DecisionRow | None]:
+    """``rows`` spread over the positions of ``outcome`` that are not errors (None at the others)."""
+    kept = iter(rows)
+    return [None if isinstance(entry, Exception) else next(kept) for entry in outcome]
 
 
 def _check_reward(value: object) -> None:

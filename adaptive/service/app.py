@@ -83,6 +83,7 @@ class _Service:
         self.metrics = Metrics()
         self.policies = {name: ServedPolicy(spec) for name, spec in settings.policies.items()}
         self._decision_log: Any = None
+        self._committer: Any = None
 
     @property
     def decision_log(self) -> Any:
@@ -91,6 +92,14 @@ class _Service:
 
             self._decision_log = DecisionLog(self.database)
         return self._decision_log
+
+    @property
+    def committer(self) -> Any:
+        if self._committer is None:
+            from adaptive.service.group_commit import GroupCommitter
+
+            self._committer = GroupCommitter(self.decision_log)
+        return self._committer
 
     def endpoint(self, template: str, scope: str | None) -> Callable[[Handler], Handler]:
         """Wrap a handler: authentication for ``scope``, JSON errors, timing and counting by route template."""
@@ -267,8 +276,10 @@ def create_app(settings: ServiceSettings, *, database: Database | None = None) -
         if decision_id is not None and (not isinstance(decision_id, str) or not DECISION_ID.fullmatch(decision_id)):
             raise RequestError(400, "decision_id", decision_id, "must be 1 to 64 characters of A-Z a-z 0-9 _ . : -")
         context = served.check_context(body.get("context"))
-        answer = await run_in_threadpool(served.decide, service.decision_log, context, decision_id)
-        return JSONResponse(answer, status_code=201)
+        decision = await run_in_threadpool(served.choose, service.decision_log, context)
+        # Logged before the answer leaves, in one transaction with the decisions that came meanwhile.
+        logged_id = await service.committer.record(name, decision, context, decision_id)
+        return JSONResponse(served.answer(decision, logged_id), status_code=201)
 
     @endpoint("/v1/rewards", WRITE)
     async def rewards(request: Request) -> Response:
@@ -306,7 +317,10 @@ def create_app(settings: ServiceSettings, *, database: Database | None = None) -
 
     @endpoint("/metrics", READ)
     async def metrics(request: Request) -> Response:
-        return PlainTextResponse(service.metrics.render(), media_type="text/plain; version=0.0.4")
+        counts = None
+        if service.policies:  # decision counters where decisions are served
+            counts = (service.committer.groups, service.committer.decisions)
+        return PlainTextResponse(service.metrics.render(counts), media_type="text/plain; version=0.0.4")
 
     routes = [
         Route("/v1/experiments/{name}/assignment", assignment, methods=["GET"]),

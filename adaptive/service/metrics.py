@@ -34,7 +34,8 @@ class Metrics:
         with self._lock:
             self._versions[experiment] = version
 
-    def render(self) -> str:
+    def render(self, decision_commits: tuple[int, int] | None = None) -> str:
+        """The text exposition; ``decision_commits``: (transactions, decisions) the group commit wrote."""
         with self._lock:
             lines = [
                 "# HELP adaptive_requests_total HTTP requests by method, route and status.",
@@ -60,4 +61,13 @@ class Metrics:
             ]
             for experiment, version in sorted(self._versions.items()):
                 lines.append(f'adaptive_export_version{{experiment="{_label(experiment)}"}} {version}')
+        if decision_commits is not None:
+            lines += [
+                "# HELP adaptive_decision_commits_total Transactions that logged decisions (one per group).",
+                "# TYPE adaptive_decision_commits_total counter",
+                f"adaptive_decision_commits_total {decision_commits[0]}",
+                "# HELP adaptive_decisions_logged_total Decisions logged.",
+                "# TYPE adaptive_decisions_logged_total counter",
+                f"adaptive_decisions_logged_total {decision_commits[1]}",
+            ]
         return "\n".join(lines) + "\n"

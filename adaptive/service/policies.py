@@ -146,14 +146,20 @@ class ServedPolicy:
 
     def decide(self, log: Any, context: Any, decision_id: str | None) -> dict[str, Any]:
         """Choose, log (committed), then return the decision."""
+        decision = self.choose(log, context)
+        return self.answer(decision, log.record(self.spec.name, decision, context=context, decision_id=decision_id))
+
+    def choose(self, log: Any, context: Any) -> Any:
+        """The policy's decision for ``context``, not yet logged (the policy is rebuilt from ``log`` when due)."""
         with self._lock:  # one random generator per policy
             if time.monotonic() - self._built_at >= self.spec.refresh.total_seconds():
                 self._rebuild(log)
             if self._shares is not None:
-                decision = self._draw()
-            else:
-                decision = self._policy.select(context, list(self.spec.actions))
-        decision_id = log.record(self.spec.name, decision, context=context, decision_id=decision_id)
+                return self._draw()
+            return self._policy.select(context, list(self.spec.actions))
+
+    def answer(self, decision: Any, decision_id: str) -> dict[str, Any]:
+        """The response body for a logged decision."""
         return {
             "decision_id": decision_id, "policy": self.spec.name, "action": decision.action,
             "propensity": decision.propensity, "policy_version": decision.policy_version,

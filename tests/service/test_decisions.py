@@ -207,3 +207,72 @@ def test_a_contextless_policy_draws_each_decision_from_its_thompson_shares(sqlit
     assert abs(share - p_a) < 4 * math.sqrt(p_a * (1 - p_a) / len(answers))
     logged = log.joined("g")
     assert len(logged) == 640 and set(logged["decision_id"]) >= {a["decision_id"] for a in answers}
+
+
+def test_a_group_commit_keeps_each_decisions_outcome_apart(sqlite_url):
+    from adaptive.bandits._base import Decision
+    from adaptive.errors import DuplicateNameError
+
+    log = DecisionLog(sqlite_url)
+    log.record("p", Decision("a", 0.5, "v1"), decision_id="taken")
+    outcome = log.record_many([
+        ("p", Decision("a", 0.5, "v1"), {"x": 1}, "first"),
+        ("p", Decision("b", 0.5, "v1"), None, "taken"),  # already logged
+        ("p", Decision("b", 1.5, "v1"), None, "bad"),  # propensity out of range
+        ("p", Decision("a", 0.5, "v1"), None, "first"),  # repeated within the group
+        ("p", Decision("b", 0.25, "v1"), [0.5], None),  # a new id is made
+    ])
+    assert outcome[0] == "first" and isinstance(outcome[4], str) and len(outcome[4]) == 32
+    assert isinstance(outcome[1], DuplicateNameError) and isinstance(outcome[3], DuplicateNameError)
+    assert isinstance(outcome[2], ValidationError) and outcome[2].field == "propensity"
+    logged = log.joined("p").set_index("decision_id")
+    assert sorted(logged.index) == sorted(["taken", "first", outcome[4]])
+    assert logged.loc["first", "action"] == "a" and logged.loc[outcome[4], "propensity"] == 0.25
+
+
+def test_a_group_that_races_another_writer_is_sorted_out_one_by_one(sqlite_url, monkeypatch):
+    from adaptive.bandits import log as log_module
+    from adaptive.bandits._base import Decision
+    from adaptive.errors import DuplicateNameError
+
+    log = DecisionLog(sqlite_url)
+    log.record("p", Decision("a", 0.5, "v1"), decision_id="raced")
+    # As if another host logged "raced" between the group's check and its insert.
+    real_select = log_module.select
+    monkeypatch.setattr(log_module, "select", lambda *a: real_select(*a).where(False))
+    outcome = log.record_many([("p", Decision("a", 0.5, "v1"), None, "mine"), ("p", Decision("b", 0.5, "v1"), None, "raced")])
+    assert outcome[0] == "mine" and isinstance(outcome[1], DuplicateNameError)
+    monkeypatch.undo()
+    assert sorted(log.joined("p")["decision_id"]) == ["mine", "raced"]
+
+
+def test_concurrent_decisions_share_commits_and_duplicates_fail_alone(storage_url, policies_file):
+    _experiment(storage_url)
+    server = Server(storage_url, "--policies", str(policies_file))
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        for i in range(25):
+            # Every client also sends one id all the others send: exactly one of those is logged.
+            decision_id = "shared" if i == 10 else f"c{k}-{i}"
+            status, _, _ = server.post("/v1/policies/upload-quality/decisions", {"decision_id": decision_id},
+                                       token=WRITE_TOKEN)
+            with lock:
+                statuses.append(status)
+
+    try:
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        _, _, metrics = server.get("/metrics", token=READ_TOKEN)
+    finally:
+        server.stop()
+    assert sorted(set(statuses)) == [201, 409] and statuses.count(409) == 7 and statuses.count(201) == 193
+    logged = DecisionLog(storage_url).joined("upload-quality")["decision_id"]
+    assert len(logged) == 193 and len(set(logged)) == 193
+    text = metrics.decode()
+    groups = float(next(line.split()[-1] for line in text.splitlines() if line.startswith("adaptive_decision_commits_total")))
+    assert 0 < groups < 193  # several decisions per transaction under load
