@@ -29,7 +29,8 @@ def blocks(language: str) -> list[tuple[str, str]]:
 
 
 def test_every_fenced_block_has_a_known_language():
-    known = {"python", "bash", "toml", "ini", "crontab", "text"}  # text: drawings, nothing to run
+    # text: drawings, nothing to run; javascript: the service's client, run by tests/service/test_js_client.py
+    known = {"python", "bash", "toml", "ini", "crontab", "text", "javascript"}
     for path in DOCS:
         fences = re.findall(r"^```(\S*)$", path.read_text(), flags=re.M)
         assert len(fences) % 2 == 0, f"{path.name}: unbalanced fences"
@@ -72,10 +73,12 @@ def test_toml_blocks_are_valid_config_tables(name, body, tmp_path):
 
 
 def test_systemd_units():
-    (name, body), = blocks("ini")
-    units = re.split(r"^# (/etc/systemd/system/\S+)\n", body, flags=re.M)[1:]
-    files = dict(zip(units[::2], units[1::2]))
-    assert set(files) == {"/etc/systemd/system/adaptive-feed-ranking.service", "/etc/systemd/system/adaptive-feed-ranking.timer"}
+    files = {}
+    for _, body in blocks("ini"):
+        units = re.split(r"^# (/etc/systemd/system/\S+)\n", body, flags=re.M)[1:]
+        files.update(zip(units[::2], units[1::2]))
+    assert set(files) == {"/etc/systemd/system/adaptive-feed-ranking.service", "/etc/systemd/system/adaptive-feed-ranking.timer",
+                          "/etc/systemd/system/adaptive-serve.service"}
     service = configparser.ConfigParser(strict=True)
     service.read_string(files["/etc/systemd/system/adaptive-feed-ranking.service"])
     assert service["Service"]["Type"] == "oneshot"
@@ -85,6 +88,14 @@ def test_systemd_units():
     timer.read_string(files["/etc/systemd/system/adaptive-feed-ranking.timer"])
     assert timer["Install"]["WantedBy"] == "timers.target"
     assert re.fullmatch(r"\*-\*-\* \*:\d\d:\d\d", timer["Timer"]["OnCalendar"])
+    # The long-running service: restarted on failure, tokens from a file, not the command line.
+    serve = configparser.ConfigParser(strict=True)
+    serve.read_string(files["/etc/systemd/system/adaptive-serve.service"])
+    assert serve["Service"]["Type"] == "exec" and serve["Service"]["Restart"] == "on-failure"
+    assert serve["Service"]["EnvironmentFile"].startswith("/etc/") and "TOKEN" not in serve["Service"]["ExecStart"]
+    assert serve["Install"]["WantedBy"] == "multi-user.target"
+    assert serve["Service"]["ExecStart"].split()[1] == "serve"
+    check_adaptive_command(serve["Service"]["ExecStart"])
 
 
 def test_crontab_lines_run(tmp_path):
@@ -118,9 +129,45 @@ def test_shell_blocks_name_real_commands():
             command = line.split("#")[0].split()
             if not command:
                 continue
+            if command[0] == "curl" and "$ADAPTIVE_URL" in body:
+                continue  # run against a live service by test_curl_examples_run_against_the_service
             if command[0] == "./dev":
                 assert command[1] in subcommands, f"{name}: ./dev has no {command[1]!r}"
             elif command[0] == "adaptive":
                 check_adaptive_command(" ".join(command))
             else:
                 pytest.fail(f"{name}: no check for shell command {command[0]!r}")
+
+
+def test_curl_examples_run_against_the_service(tmp_path):
+    from tests.service.test_http import READ_TOKEN, WRITE_TOKEN, Server, _experiment
+    from tests.service.test_js_client import need
+
+    need("curl")
+    (curl_block,) = [body for _, body in blocks("bash") if "$ADAPTIVE_URL" in body]
+    (policies,) = [body for _, body in blocks("toml") if "[policies.upload-quality]" in body]
+    (tmp_path / "policies.toml").write_text(policies)
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    _experiment(url, "feed-ranking")
+    server = Server(url, "--policies", str(tmp_path / "policies.toml"))
+    env = {**os.environ, "ADAPTIVE_URL": server.base, "TOKEN": READ_TOKEN, "WRITE_TOKEN": WRITE_TOKEN}
+    outputs = []
+    try:
+        for line in curl_block.splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            result = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60, env=env)
+            assert result.returncode == 0, f"{line}\n{result.stdout}{result.stderr}"
+            outputs.append(result.stdout)
+    finally:
+        server.stop()
+    import json
+
+    assignment, batch, distribution, decision, reward, health = outputs
+    assert json.loads(assignment)["experiment"] == "feed-ranking" and "arm" in json.loads(assignment)
+    assert len(json.loads(batch)["arms"]) == 3
+    headers, _, body = distribution.partition("\n\n")  # text mode reads CRLF as LF
+    assert re.search(r"(?im)^etag: \"\d+\"", headers) and json.loads(body)["arms"]
+    assert json.loads(decision)["decision_id"] == "upload-7f3a"
+    assert json.loads(reward) == {"recorded": 1, "metric": "reward"}
+    assert json.loads(health) == {"status": "ok"}

@@ -24,9 +24,9 @@ WRITE_TOKEN = "write-token-0123456789abcdef"
 AT = datetime(2026, 12, 3, 10, 15, tzinfo=timezone.utc)
 
 
-def _experiment(url: str) -> ad.Experiment:
+def _experiment(url: str, name: str = "feed") -> ad.Experiment:
     exp = ad.create_experiment(
-        "feed", storage=url, seed=3,
+        name, storage=url, seed=3,
         parameters={"viral_weight": ad.Float(0.0, 1.0), "posts": ad.Int(5, 50)},
         objectives=[ad.Maximize("engagement")],
     )
