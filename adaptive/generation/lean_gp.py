@@ -332,11 +332,21 @@ class LeanGP(GPyTorchModel):
         return LeanPosterior(mean.transpose(-1, -2), covariance)
 
 
+EXACT_DIFFERENCES_UP_TO = 128
+
+
 def _rbf(A: Tensor, B: Tensor, same: bool = False) -> Tensor:
     """``exp(-|a - b|^2 / 2)`` between rows of already length-scaled ``A`` (``... x p x d``) and ``B``."""
-    if same:
+    if same and A.shape[-2] <= EXACT_DIFFERENCES_UP_TO:
         # Exact differences keep the diagonal at exactly 1 (no cancellation).
         return torch.exp(-0.5 * (A.unsqueeze(-2) - B.unsqueeze(-3)).pow(2).sum(-1))
+    if same:
+        # Many points (the incumbents' joint posterior when BoTorch prunes them): the p x p x d
+        # differences cost more than the product form (0.4 s of 2 s at 2,000 points on two
+        # cores); its diagonal is set to exactly 1 instead.
+        K = _rbf(A, B)
+        eye = torch.eye(K.shape[-1], dtype=torch.bool, device=K.device)
+        return torch.where(eye, 1.0, K)
     sq = A.pow(2).sum(-1, keepdim=True) + B.pow(2).sum(-1).unsqueeze(-2) - 2 * A @ B.transpose(-1, -2)
     return torch.exp(-0.5 * sq.clamp_min(0.0))
 

@@ -188,3 +188,16 @@ def test_posterior_and_acquisition_equal_the_models_for_a_space_with_choices(out
     np.testing.assert_allclose(values[1].detach().numpy(), values[0].detach().numpy(), atol=1e-8)
     grads = [torch.autograd.grad(v.sum(), Xc)[0] for v in values]
     np.testing.assert_allclose(grads[1].numpy(), grads[0].numpy(), atol=1e-7)
+
+
+def test_posterior_over_many_points_equals_the_models():
+    """Beyond EXACT_DIFFERENCES_UP_TO points (BoTorch's pruning asks for every incumbent at once)
+    the prior covariance comes from the product form, its diagonal exactly one."""
+    g, X, f0, _, cost = _data(n=40)
+    model, _ = _fitted(X, torch.stack([f0, cost], -1))
+    Xt = torch.rand(lean_gp.EXACT_DIFFERENCES_UP_TO + 72, 3, generator=g, dtype=torch.float64)
+    expected, actual = model.posterior(Xt), lean_gp.LeanGP(model).posterior(Xt)
+    blocks = expected.distribution.covariance_matrix.detach().reshape(2, len(Xt), 2, len(Xt))
+    for i in range(2):
+        np.testing.assert_allclose(actual.covariance[i].numpy(), blocks[i, :, i].numpy(), atol=1e-9)
+    np.testing.assert_allclose(actual.mean.numpy(), expected.mean.detach().numpy(), atol=1e-10)
