@@ -122,6 +122,14 @@ METRICS_KEYS = {
     "sql": {"kind", "url", "url_env", "query", "timeout"},
     "file": {"kind", "path", "timeout"},
 }
+# Every [metrics] kind: the three above and "events" (its table is checked by adaptive.sources.events).
+METRIC_SOURCE_KINDS = (*METRICS_KEYS, "events")
+
+
+def unknown_kind(kind: object) -> ValidationError:
+    """The error for a ``[metrics] kind`` that is not one of ``METRIC_SOURCE_KINDS``."""
+    names = [repr(k) for k in METRIC_SOURCE_KINDS]
+    return ValidationError("metrics.kind", kind, f"expected {', '.join(names[:-1])} or {names[-1]}")
 
 
 def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -186,8 +194,8 @@ def _metrics(data: Mapping[str, Any]) -> dict[str, Any]:
     if not data:
         return {}
     kind = data.get("kind")
-    if kind not in (*METRICS_KEYS, "events"):
-        raise ValidationError("metrics.kind", kind, "expected 'python', 'sql', 'file' or 'events'")
+    if kind not in METRIC_SOURCE_KINDS:
+        raise unknown_kind(kind)
     if kind == "events":
         from adaptive.sources.events import parse_events_spec  # the sources package imports this module
 

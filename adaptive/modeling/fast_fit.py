@@ -31,6 +31,7 @@ from gpytorch.priors import LogNormalPrior
 from scipy.optimize import minimize
 
 from adaptive.errors import FastFitError
+from adaptive.modeling import numerics
 from adaptive.modeling.corrected import SourceCovariance, SourceMean
 
 # Beyond this the n^3 inverse per evaluation costs more than GPyTorch's overhead saves.
@@ -122,15 +123,8 @@ def neg_log_marginal_likelihood(
 
 
 def _cholesky(K: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Cholesky factor of ``K``, adding jitter as GPyTorch's ``psd_safe_cholesky`` does
-    (1e-8, 1e-7, 1e-6 times the mean diagonal) when the plain factorization fails."""
-    scale = float(np.mean(np.diag(K)))
-    for jitter in (0.0, 1e-8, 1e-7, 1e-6):
-        try:
-            return scipy.linalg.cho_factor(K + jitter * scale * np.eye(len(K)), lower=True, check_finite=False)
-        except np.linalg.LinAlgError as exc:
-            last = exc
-    raise FastFitError(f"covariance not positive definite: {last}")
+    """Cholesky factor of ``K`` (the jitter policy of :mod:`adaptive.modeling.numerics`)."""
+    return numerics.cho_factor(K, FastFitError)
 
 
 def _log_normal(x: np.ndarray, loc: float, scale: float) -> tuple[float, np.ndarray]:

@@ -14,6 +14,8 @@ import warnings
 import torch
 from botorch.models.model import Model
 
+from adaptive.modeling import numerics
+
 
 def loo_errors(model: Model, rows: torch.Tensor | None = None) -> torch.Tensor:
     """Observed minus LOO-predicted mean for each training row, in the metric's units.
@@ -46,7 +48,7 @@ def loo_predictions(model: Model, rows: torch.Tensor | None = None) -> tuple[tor
             marginal = model.likelihood(prior, *inputs)
             K = marginal.covariance_matrix
             r = (model.train_targets - marginal.mean).unsqueeze(-1)
-            L = _cholesky(K)
+            L = numerics.cholesky(K)
             K_inv = torch.cholesky_inverse(L)
             alpha = K_inv @ r
             precision = torch.diagonal(K_inv)
@@ -64,16 +66,6 @@ def loo_rmse(model: Model, rows: torch.Tensor | None = None) -> float:
     """Root mean squared LOO error over ``rows`` (all rows by default), in the metric's units."""
     e = loo_errors(model, rows)
     return float(e.pow(2).mean().sqrt()) if e.numel() else float("nan")
-
-
-def _cholesky(K: torch.Tensor) -> torch.Tensor:
-    jitter = 1e-9 * float(K.diagonal().mean())
-    for _ in range(6):
-        L, info = torch.linalg.cholesky_ex(K + jitter * torch.eye(K.shape[-1], dtype=K.dtype, device=K.device))
-        if int(info) == 0:
-            return L
-        jitter *= 10
-    raise torch.linalg.LinAlgError("training covariance is not positive definite")
 
 
 def _output_scale(model: Model, X: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Which failures are numerical trouble and which are bugs.
+"""Which failures are numerical trouble and which are bugs; the one jitter policy of our own factorizations.
 
 Numerical trouble (a covariance that is not positive definite, a non-finite optimum, an
 optimizer that found no candidate) is expected now and then on real data: a fit retries it
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import scipy.linalg
 import torch
 from botorch.exceptions.errors import (
     CandidateGenerationError,
@@ -37,3 +39,34 @@ def is_numerical(exc: BaseException) -> bool:
     if isinstance(exc, NUMERICAL_ERRORS):
         return True
     return isinstance(exc, (ValueError, RuntimeError)) and bool(_NON_FINITE.search(str(exc)))
+
+
+# Jitter for the factorizations our own code takes (the closed-form fits, leave-one-out): none
+# first, then these multiples of the mean diagonal, GPyTorch's ladder (psd_safe_cholesky) made
+# relative to the matrix's scale. The lean posterior keeps psd_safe_cholesky itself (absolute
+# jitter), so that its values equal BoTorch's; its synchronization-free twin in
+# generation/lean_gp.py follows that ladder.
+RELATIVE_JITTERS = (0.0, 1e-8, 1e-7, 1e-6)
+
+
+def cho_factor(K: np.ndarray, error: type[Exception] = NumericalError) -> tuple[np.ndarray, bool]:
+    """SciPy's ``cho_factor(K, lower=True)`` with the jitter ladder; raises ``error`` when every try fails."""
+    scale = float(np.mean(np.diag(K)))
+    for jitter in RELATIVE_JITTERS:
+        try:
+            return scipy.linalg.cho_factor(K + jitter * scale * np.eye(len(K)), lower=True, check_finite=False)
+        except np.linalg.LinAlgError as exc:
+            last = exc
+    raise error(f"covariance not positive definite: {last}")
+
+
+def cholesky(K: torch.Tensor) -> torch.Tensor:
+    """The lower Cholesky factor of ``K`` (``n x n``) with the jitter ladder; raises
+    ``torch.linalg.LinAlgError`` when every try fails."""
+    scale = float(K.diagonal().mean())
+    eye = torch.eye(K.shape[-1], dtype=K.dtype, device=K.device)
+    for jitter in RELATIVE_JITTERS:
+        L, info = torch.linalg.cholesky_ex(K + jitter * scale * eye)
+        if int(info) == 0:
+            return L
+    raise torch.linalg.LinAlgError("covariance not positive definite")

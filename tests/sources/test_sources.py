@@ -102,3 +102,13 @@ def test_bad_source_specs(spec, field):
     with pytest.raises(ad.ValidationError) as info:
         make_source(spec)
     assert info.value.field == field
+
+
+def test_the_config_and_the_factory_know_the_same_metric_source_kinds():
+    from adaptive.config import METRIC_SOURCE_KINDS
+    from adaptive.sources.factory import BUILDERS
+
+    assert list(METRIC_SOURCE_KINDS) == list(BUILDERS)
+    with pytest.raises(ad.ValidationError) as info:
+        make_source({"kind": "kafka"})
+    assert info.value.field == "metrics.kind" and "'python', 'sql', 'file' or 'events'" in str(info.value)
