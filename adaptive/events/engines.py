@@ -93,7 +93,10 @@ class DuckDBEngine:
     dialect = DUCKDB
 
     def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
-        import duckdb
+        try:
+            import duckdb
+        except ImportError:
+            raise ValidationError("engine", "duckdb", "needs DuckDB: pip install 'adaptive-experiments[events]'") from None
 
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")

@@ -97,7 +97,16 @@ class FileSource(MetricSource):
         p = Path(self.path)
         import pandas as pd
 
-        frame = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p)
+        if p.suffix in (".parquet", ".pq"):
+            try:
+                import pyarrow  # noqa: F401 - pandas reads Parquet through it
+            except ImportError:
+                raise ValidationError(
+                    "metrics.path", self.path, "reading Parquet needs pyarrow: pip install 'adaptive-experiments[events]'"
+                ) from None
+            frame = pd.read_parquet(p)
+        else:
+            frame = pd.read_csv(p)
         records = frame.to_dict("records")
         for row in records:  # an empty cell is NULL: sem unknown (the model infers the noise)
             if isinstance(row.get("sem"), float) and math.isnan(row["sem"]):

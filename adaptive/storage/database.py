@@ -146,6 +146,11 @@ class Database:
         try:
             engine = create_engine(self.url, **kwargs)
         except (NoSuchModuleError, ArgumentError, ImportError) as exc:
+            if self.url.get_backend_name() == "postgresql" and isinstance(exc, ImportError):
+                raise ValidationError(
+                    "storage", self.masked_url,
+                    "the PostgreSQL driver is not installed: pip install 'adaptive-experiments[postgres]'",
+                ) from None
             raise ValidationError("storage", self.masked_url, f"unsupported database driver ({exc})") from None
         if is_sqlite:
             _configure_sqlite(engine)
