@@ -8,15 +8,15 @@ seed or a weight given as ``True`` is a mistake to refuse, not the number 1.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeGuard
 
 
-def is_integer(value: Any) -> bool:
+def is_integer(value: Any) -> TypeGuard[int]:
     """An ``int`` that is not a ``bool``."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """An ``int`` or ``float`` that is not a ``bool`` (finite or not: check that separately)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

@@ -433,7 +433,7 @@ class Experiment:
 
         try:
             stored = self.database.run(work)
-            if staged:
+            if staged and path is not None:
                 os.replace(staged[0], path)
         finally:
             for leftover in staged:

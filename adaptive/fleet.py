@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from adaptive._checks import is_integer
 from adaptive.config import RoundPolicy, Schedule, load_config
@@ -87,7 +88,7 @@ def run_due_rounds(
         names = _apply_configs(Path(config_dir), database, result)
     began = datetime.now(timezone.utc)
     now = now or began
-    due = []
+    due: list[Any] = []
     for schedule in schedules(database, names):
         (due if schedule.is_due(now) else result.not_due).append(schedule.experiment)
     logger.info("fleet: %d experiment(s) due, %d not yet, %d worker(s)", len(due), len(result.not_due), workers)

@@ -20,6 +20,7 @@ from adaptive.analysis.predictions import loo_frame, model_frontier, predict_fra
 from adaptive.errors import ValidationError
 from adaptive.modeling import fit_each_metric
 from adaptive.serving import ServingDistribution
+from adaptive.space import Choice, Float, Int
 from adaptive.trial import TrialStatus
 
 if TYPE_CHECKING:
@@ -185,7 +186,8 @@ def trace_data(exp: Experiment) -> pd.DataFrame:
     """Per completed trial (in id order) and source: the running best feasible value (one
     objective) or hypervolume (several) of that source's trials so far."""
     config = exp.config
-    rows, seen = [], {}
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, list[Any]] = {}
     for t in exp.trials(status=TrialStatus.COMPLETED):
         if not all(o.metric in t.observations for o in config.objectives) or not config.is_feasible(t.means()):
             point = None
@@ -279,8 +281,6 @@ def slice_data(
 ) -> pd.DataFrame:
     """Model mean and sem of ``metric`` along a Float/Int ``parameter``, the others held at the
     best observed target-source trial (or the first completed one)."""
-    from adaptive.space import Float, Int
-
     metric = metric or exp.config.objectives[0].metric
     p = exp.search_space.parameters.get(parameter)
     if not isinstance(p, (Float, Int)):
@@ -355,14 +355,14 @@ def importance_data(
     rows = []
     for metric, model in models.items():
         with torch.no_grad():
-            fA = model.posterior(A.to(exp.device)).mean.squeeze(-1).cpu()
-            fB = model.posterior(B.to(exp.device)).mean.squeeze(-1).cpu()
+            fA = _mean(model, A.to(exp.device))
+            fB = _mean(model, B.to(exp.device))
             variance = float(torch.cat([fA, fB]).var())
             for name in names:
                 columns = space.columns_of(name)
                 ABi = A.clone()
                 ABi[:, columns] = B[:, columns]
-                fABi = model.posterior(ABi.to(exp.device)).mean.squeeze(-1).cpu()
+                fABi = _mean(model, ABi.to(exp.device))
                 first = float((fB * (fABi - fA)).mean()) / variance if variance > 0 else 0.0
                 rows.append({"metric": metric, "parameter": name, "importance": min(max(first, 0.0), 1.0)})
     return pd.DataFrame(rows, columns=["metric", "parameter", "importance"])
@@ -391,12 +391,12 @@ def plot_parallel(exp: Experiment) -> go.Figure:
         if p.width == 0:
             continue
         values = frame[name]
-        if getattr(p, "values", None) is not None:  # a Choice: one tick per value
+        if isinstance(p, Choice):  # one tick per value
             labels = [str(v) for v in p.values]
             index = {v: i for i, v in enumerate(p.values)}
             dimensions.append({"label": name, "values": [index[v] for v in values],
                                "tickvals": list(range(len(labels))), "ticktext": labels})
-        else:
+        elif isinstance(p, (Float, Int)):
             dimensions.append({"label": name, "values": values.astype(float), "range": [p.low, p.high]})
     for metric in exp.config.metrics:
         dimensions.append({"label": metric_label(exp, metric).split(",")[0], "values": frame[metric].astype(float)})
@@ -462,3 +462,8 @@ __all__ = [
     "plot_calibration", "plot_distribution", "plot_importance", "plot_parallel", "plot_pareto", "plot_slice",
     "plot_trace", "slice_data", "trace_data",
 ]
+
+
+def _mean(model: Any, X: Any) -> Any:
+    """The posterior mean of a single-output model at ``X`` (``n x d``), as an ``n`` CPU tensor."""
+    return model.posterior(X).mean.squeeze(-1).cpu()

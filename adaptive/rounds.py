@@ -165,7 +165,8 @@ def _fail_stale(exp: Experiment, policy: RoundPolicy) -> int:
 
 def _propose(exp: Experiment, policy: RoundPolicy) -> tuple[dict[str, int], Counter[str]]:
     """Proposals per source, and how many of them each generator made."""
-    proposed, generators = {}, Counter()
+    proposed: dict[str, int] = {}
+    generators: Counter[str] = Counter()
     running = exp.trials(status=TrialStatus.RUNNING)
     for source, limit in policy.max_parallel.items():
         gap = limit - sum(1 for t in running if t.source == source)

@@ -18,7 +18,7 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, cast
 
 from adaptive._expressions import LinearInequality, check_name, parse_linear_inequality
 from adaptive.errors import DuplicateNameError, ValidationError
@@ -282,6 +282,11 @@ class SearchSpace:
         object.__setattr__(self, "_slices", slices)
         self._check_feasible()
 
+    @property
+    def inequalities(self) -> tuple[LinearInequality, ...]:
+        """The linear constraints, parsed (what ``constraints`` holds once the space is built)."""
+        return cast("tuple[LinearInequality, ...]", self.constraints)
+
     def _parse_constraint(self, c: str | LinearInequality) -> LinearInequality:
         ineq = c if isinstance(c, LinearInequality) else parse_linear_inequality(c, field="parameter_constraints")
         for name in ineq.coefficients:
@@ -297,19 +302,19 @@ class SearchSpace:
         return ineq
 
     def _check_feasible(self) -> None:
-        if not self.constraints:
+        if not self.inequalities:
             return
         import numpy as np
         from scipy.optimize import linprog
 
         names = [n for n, p in self.parameters.items() if isinstance(p, (Float, Int))]
-        a_ub = np.array([[c.coefficients.get(n, 0.0) for n in names] for c in self.constraints])
-        b_ub = np.array([c.bound for c in self.constraints])
+        a_ub = np.array([[c.coefficients.get(n, 0.0) for n in names] for c in self.inequalities])
+        b_ub = np.array([c.bound for c in self.inequalities])
         bounds = [(self.parameters[n].low, self.parameters[n].high) for n in names]  # type: ignore[union-attr]
         result = linprog(np.zeros(len(names)), A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
         if result.status != 0:
             raise ValidationError(
-                "parameter_constraints", [c.text for c in self.constraints], "no point within the bounds satisfies them all"
+                "parameter_constraints", [c.text for c in self.inequalities], "no point within the bounds satisfies them all"
             )
 
     @property
@@ -344,7 +349,7 @@ class SearchSpace:
         meaning ``sum(coefficients * X[..., columns]) >= rhs``. Int parameters use their
         continuous relaxation, so a rounded point still needs :meth:`is_feasible`."""
         out = []
-        for c in self.constraints:
+        for c in self.inequalities:
             columns, coefficients, shift = [], [], 0.0
             for name, coef in c.coefficients.items():
                 p = self.parameters[name]
@@ -371,7 +376,7 @@ class SearchSpace:
                     continue
                 raise ValidationError(f"params.{name}", None, "missing")
             out[name] = p.check(name, params[name])
-        for c in self.constraints:
+        for c in self.inequalities:
             if not self.satisfies(c, out):
                 raise ValidationError("params", out, f"violates parameter constraint {c.text!r}")
         return out
@@ -382,7 +387,7 @@ class SearchSpace:
         return lhs <= c.bound + _TOLERANCE * max(1.0, abs(c.bound))
 
     def is_feasible(self, params: Mapping[str, Any]) -> bool:
-        return all(self.satisfies(c, params) for c in self.constraints)
+        return all(self.satisfies(c, params) for c in self.inequalities)
 
     # -- encoding -------------------------------------------------------------------------
     def columns_of(self, name: str) -> slice:
@@ -402,9 +407,9 @@ class SearchSpace:
                 value = params[name]
                 if isinstance(p, (Float, Int)):
                     X[i, s.start] = p.to_unit(value)
-                elif p.ordered:
+                elif isinstance(p, Choice) and p.ordered:
                     X[i, s.start] = (p.index(value) + 0.5) / len(p.values)
-                else:
+                elif isinstance(p, Choice):
                     X[i, s.start + p.index(value)] = 1.0
         return X
 
@@ -450,13 +455,13 @@ class SearchSpace:
         engine = torch.quasirandom.SobolEngine(dimension=self.dim, scramble=True, seed=seed)
         if skip:
             engine.fast_forward(skip)
-        position, accepted = skip, []
+        position, accepted = skip, cast("list[dict[str, Any]]", [])
         max_draws = max(100_000, 1_000 * n)
         while len(accepted) < n:
             if position - skip > max_draws:
                 raise ValidationError(
                     "parameter_constraints",
-                    [c.text for c in self.constraints],
+                    [c.text for c in self.inequalities],
                     f"quasi-random sampling found {len(accepted)} of {n} feasible points in {max_draws} draws; "
                     "the feasible region is too small, widen the constraints",
                 )
@@ -476,7 +481,7 @@ class SearchSpace:
     def to_dict(self) -> dict[str, Any]:
         return {
             "parameters": {name: p.to_dict() for name, p in self.parameters.items()},
-            "constraints": [c.text for c in self.constraints],
+            "constraints": [c.text for c in self.inequalities],
         }
 
     @classmethod

@@ -51,7 +51,7 @@ def predict_frame(
         models = fit_each_metric(space, trials, metrics, source=source, seed=seed, device=device)
     for metric in metrics:
         with torch.no_grad():
-            posterior = models[metric].posterior(X)
+            posterior: Any = models[metric].posterior(X)
         frame[f"{metric}_mean"] = posterior.mean.squeeze(-1).cpu().numpy()
         frame[f"{metric}_sem"] = posterior.variance.clamp_min(0).sqrt().squeeze(-1).cpu().numpy()
     return frame

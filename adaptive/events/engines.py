@@ -13,7 +13,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import pandas as pd
 import sqlalchemy as sa
@@ -41,12 +41,12 @@ class SQLTable:
             with engine.connect() as conn:
                 if self.table is not None:
                     return pd.read_sql_table(self.table, conn)
-                return pd.read_sql_query(sa.text(self.query), conn)
+                return pd.read_sql_query(sa.text(self.query or ""), conn)
         finally:
             engine.dispose()
 
 
-LogInput = pd.DataFrame | SQLTable | str | Path
+LogInput: TypeAlias = "pd.DataFrame | SQLTable | str | Path"
 
 DUCKDB = Dialect(micros="epoch_us({0})", not_finite="(NOT isfinite({0}))", string_type="VARCHAR")
 SPARK = Dialect(

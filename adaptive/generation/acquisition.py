@@ -76,7 +76,7 @@ def acquisition_model(model: Model) -> tuple[Model, Affine | None]:
     model, affine = standardized_outputs(model)
     if _compat.fast_paths_verified() and lean_gp_supports(model):
         paths.note("posterior:lean")
-        model = LeanGP(model)
+        model = LeanGP(model)  # type: ignore[arg-type]  # supports() checked it is a SingleTaskGP
     else:
         paths.note("posterior:botorch")
     return model, affine
@@ -95,7 +95,7 @@ def outcome_constraint_callables(
     With ``affine``, samples are standardized outputs (see :func:`standardized_outputs`).
     """
     index = {m: i for i, m in enumerate(config.metrics)}
-    out = []
+    out: list[Callable[[torch.Tensor], torch.Tensor]] = []
     for c in config.outcome_constraints:
         i, bound = index[c.metric], 0.0 if c.metric in transformed else c.bound
         # In standardized units the bound moves and the direction is kept (stdvs > 0).

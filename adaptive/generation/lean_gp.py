@@ -30,6 +30,7 @@ import functools
 import logging
 import math
 from collections.abc import Iterator
+from typing import Any, cast
 
 import torch
 from botorch.models import SingleTaskGP
@@ -184,7 +185,7 @@ class _Fitted(torch.nn.Module):
     def cross(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Length-scaled ``X`` (``batch x m x q x d``) and ``K(X, train)`` (``batch x m x q x n``)."""
         Zx = X.unsqueeze(-3) / self.lengthscale
-        return Zx, _rbf(Zx, self.Z)
+        return Zx, _rbf(Zx, cast(Tensor, self.Z))
 
     def mean(self, K_xz: Tensor) -> Tensor:
         """``batch x m x q`` posterior mean, given ``K(X, train)``, without the prior-mean term."""
@@ -245,7 +246,7 @@ class _SourceTerms(torch.nn.Module):
     def set_train(self, X: Tensor) -> Tensor:
         """Precompute the training side (``n x d``) of :meth:`evaluate`; returns ``n x n``
         ``sum_i scale_i^2 Cov_i(X, X)``, each source GP's posterior covariance in metric units."""
-        total = 0.0
+        total: Any = 0.0
         for i, source in enumerate(self.sources):
             Z, K = source.cross(X)  # 1 x n x d, 1 x n x n_i
             W = K @ source.L_inv_T
@@ -261,7 +262,9 @@ class _SourceTerms(torch.nn.Module):
         """At ``X`` (``... x q x d``): the weighted source means (``... x q``), and the
         source covariances to the training rows (``... x q x n``) and among ``X`` (``... x q x q``),
         with one kernel evaluation per source."""
-        mean = cross = prior = 0.0
+        mean: Any = 0.0
+        cross: Any = 0.0
+        prior: Any = 0.0
         for i, source in enumerate(self.sources):
             Zx, K_xz = source.cross(X)  # ... x 1 x q x d, ... x 1 x q x n_i
             standardized = source.constant.unsqueeze(-1) + source.mean(K_xz)  # ... x 1 x q
@@ -450,7 +453,7 @@ class LeanCachedCholesky:
         as BoTorch does.
         """
         if not hasattr(self, "_baseline_L"):
-            return self.get_posterior_samples(posterior)[..., -q_in:, :]  # type: ignore[attr-defined]
+            return self.get_posterior_samples(posterior)[..., -q_in:, :]
         bottom = posterior.covariance[..., -q_in:, :]
         cross, corner = bottom.split([bottom.shape[-1] - q_in, q_in], dim=-1)
         if _no_host_sync:
@@ -463,7 +466,7 @@ class LeanCachedCholesky:
         except NotPSDError:
             # As BoTorch does when the low-rank update fails: sample the joint posterior.
             logger.debug("low-rank Cholesky update failed; sampling the joint posterior")
-            return self.get_posterior_samples(posterior)[..., -q_in:, :]  # type: ignore[attr-defined]
+            return self.get_posterior_samples(posterior)[..., -q_in:, :]
         rows = torch.cat([cross_chol, corner_chol], dim=-1)  # batch x m x q_in x (n + q_in)
         draws = _draw(rows, self.sampler.sample_shape, self.sampler.base_samples)
         return posterior.mean[..., -q_in:, :] + draws

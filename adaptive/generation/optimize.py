@@ -220,7 +220,7 @@ def repair(space: SearchSpace, params: dict[str, Any]) -> dict[str, Any] | None:
     for each, the constrained Float parameters are projected onto the constraints
     (least squares in unit-cube coordinates). Returns None when nothing works.
     """
-    constrained = list(dict.fromkeys(n for c in space.constraints for n in c.coefficients))
+    constrained = list(dict.fromkeys(n for c in space.inequalities for n in c.coefficients))
     ints = [n for n in constrained if isinstance(space.parameters[n], Int)][:6]
     floats = [n for n in constrained if isinstance(space.parameters[n], Float)]
     for shifts in sorted(itertools.product((0, -1, 1), repeat=len(ints)), key=lambda s: sum(map(abs, s))):
@@ -243,7 +243,7 @@ def _project_floats(space: SearchSpace, params: dict[str, Any], floats: list[str
     lows = np.array([space.parameters[n].low for n in floats])  # type: ignore[union-attr]
     u0 = (np.array([params[n] for n in floats]) - lows) / scales
     rows, bounds = [], []
-    for c in space.constraints:
+    for c in space.inequalities:
         fixed_part = sum(coef * float(params[n]) for n, coef in c.coefficients.items() if n not in floats)
         a = np.array([c.coefficients.get(n, 0.0) * scales[i] for i, n in enumerate(floats)])
         rhs = c.bound - fixed_part - sum(c.coefficients.get(n, 0.0) * lows[i] for i, n in enumerate(floats))

@@ -118,7 +118,8 @@ class Polytope:
         by hit-and-run (BoTorch's polytope sampler) when fewer than ``n`` of ``MAX_REJECTION_DRAWS`` are."""
         d = self.A.shape[-1]
         engine = torch.quasirandom.SobolEngine(d, scramble=True, seed=seed)
-        kept, drawn = [], 0
+        kept: list[torch.Tensor] = []
+        drawn = 0
         while sum(len(k) for k in kept) < n and drawn < MAX_REJECTION_DRAWS:
             chunk = min(max(4 * n, 1024), MAX_REJECTION_DRAWS - drawn)
             X = engine.draw(chunk, dtype=torch.float64).to(self.A.device)

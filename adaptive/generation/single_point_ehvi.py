@@ -34,7 +34,7 @@ class SinglePointLogEHVI:
             samples.shape[-2] != 1 or samples.device.type != "cpu" or not self.fat
             or getattr(botorch_logei, "_C", None) is None or fused is None
         ):
-            return super()._compute_log_qehvi(samples, X=X)  # type: ignore[misc]
+            return super()._compute_log_qehvi(samples, X=X)
         obj = self.objective(samples, X=X)  # mc x batch x 1 x m
         batch_shape = obj.shape[:-2]
         lower, upper = self.cell_lower_bounds, self.cell_upper_bounds  # [mc x] cells x m

@@ -95,7 +95,7 @@ def _bilog_models_better(data: MetricData, bound: float, seed: int = 0) -> bool:
         return True
     t = _bilogged(own, bound)
     Y = torch.cat([own.Y, t.Y], dim=-1)
-    Yvar = None if own.Yvar is None else torch.cat([own.Yvar, t.Yvar], dim=-1)
+    Yvar = None if own.Yvar is None or t.Yvar is None else torch.cat([own.Yvar, t.Yvar], dim=-1)
     try:
         identity, bilogged = log_evidence(own.X, Y, Yvar, categorical=own.categorical, seed=seed).tolist()
     except ModelFitError:

@@ -88,7 +88,7 @@ def metric_data(
     sems = [t.observations[metric].sem for t in rows]
     Yvar = None
     if rows and all(s is not None for s in sems):
-        Yvar = torch.tensor([[s * s] for s in sems], dtype=torch.float64, device=device)  # type: ignore[operator]
+        Yvar = torch.tensor([[s * s] for s in sems], dtype=torch.float64, device=device)
     task = None
     if len(sources) > 1:
         index = {name: i for i, name in enumerate(sources)}

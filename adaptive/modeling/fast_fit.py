@@ -158,7 +158,7 @@ def fit(model: SingleTaskGP, *, maxiter: int) -> None:
         features = np.hstack([np.ones((source_means.shape[0], 1)), source_means])
         weights = np.concatenate([mean.constant.detach().numpy(), mean.scale.detach().numpy()]).reshape(1, -1)
     else:
-        features = source_covariances = None
+        features, source_covariances = None, None
         weights = mean.constant.detach().numpy().reshape(m, 1)
     p = weights.shape[1]
     lengthscales = covar.lengthscale.detach().numpy().reshape(m, d)

@@ -17,7 +17,7 @@ import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 from botorch.exceptions import BotorchWarning, InputDataWarning
@@ -169,7 +169,7 @@ def _tensors(records: dict[str, dict]) -> dict[str, torch.Tensor]:
     return {k: torch.tensor(r["values"], dtype=torch.float64).reshape(r["shape"]) for k, r in records.items()}
 
 
-def _finite(records: dict[str, dict]) -> bool:
+def _finite(records: Any) -> bool:
     return all(math.isfinite(v) for r in records.values() for v in r["values"])
 
 
@@ -402,7 +402,7 @@ def _fit(
                 with torch.no_grad():
                     for kernel in model.covar_module.modules():
                         if getattr(kernel, "has_lengthscale", False):
-                            ls = kernel.lengthscale
+                            ls: Any = kernel.lengthscale
                             kernel.lengthscale = ls * torch.exp(
                                 torch.randn(ls.shape, generator=generator, dtype=ls.dtype).to(ls)
                             )
@@ -509,11 +509,16 @@ def fit_models(datas: Sequence[MetricData], *, seed: int = 0, warm: WarmStarts |
         # decomposition for noisy acquisition only on non-list models.
         return fit_metric_model(first, seed=seed, warm=warm)
     if any(d.is_multi_source for d in datas):
-        return ModelListGP(*[fit_metric_model(d, seed=seed, warm=warm) for d in datas])
+        return _model_list(datas, seed, warm)
     same_rows = all(d.trial_ids == first.trial_ids for d in datas)
     same_noise = len({d.Yvar is None for d in datas}) == 1
     if len(datas) > 1 and same_rows and same_noise:
         Y = torch.cat([d.Y for d in datas], dim=-1)
-        Yvar = None if first.Yvar is None else torch.cat([_yvar(d) for d in datas], dim=-1)  # type: ignore[misc]
+        Yvar = None if first.Yvar is None else torch.cat([_yvar(d) for d in datas], dim=-1)
         return _fit_outputs(first.X, Y, Yvar, name=str([d.metric for d in datas]), seed=seed, categorical=first.categorical)
-    return ModelListGP(*[fit_metric_model(d, seed=seed, warm=warm) for d in datas])
+    return _model_list(datas, seed, warm)
+
+
+def _model_list(datas: Sequence[MetricData], seed: int, warm: WarmStarts | None) -> Model:
+    models: list[Any] = [fit_metric_model(d, seed=seed, warm=warm) for d in datas]
+    return ModelListGP(*models)

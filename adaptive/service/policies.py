@@ -194,6 +194,7 @@ class ServedPolicy:
     def _draw(self) -> Any:
         from adaptive.bandits import Decision
 
+        assert self._shares is not None  # a context-free policy, rebuilt
         actions, weights, version = self._shares
         chosen = self._policy.rng.choice(len(actions), p=_normalized(weights))
         action = actions[int(chosen)]

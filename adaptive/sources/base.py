@@ -132,7 +132,7 @@ def _row(raw: Any) -> tuple[Any, Any, Any, Any]:
         return (*values, None)
     if len(values) != 4:
         raise ValueError("expected (trial, metric, mean, sem)")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def _number(value: Any) -> float | None:

@@ -80,9 +80,9 @@ def parse_events_spec(spec: Mapping[str, Any]) -> EventsSourceSpec:
         if not isinstance(item, Mapping):
             raise ValidationError("metrics.define", item, "each definition is a table")
         if "numerator" in item or "denominator" in item:
-            metrics.append(RatioMetric(item.get("name"), item.get("numerator"), item.get("denominator")))
+            metrics.append(RatioMetric(item.get("name", ""), item.get("numerator", ""), item.get("denominator", "")))
         else:
-            metrics.append(EventMetric(item.get("name"), item.get("event_type"), item.get("aggregate", "sum")))
+            metrics.append(EventMetric(item.get("name", ""), item.get("event_type", ""), item.get("aggregate", "sum")))
     settings = AttributionSettings(
         exposure_window=parse_duration("metrics.exposure_window", spec.get("exposure_window", "1h")),
         attribution_window=parse_duration("metrics.attribution_window", spec.get("attribution_window", "1d")),
@@ -107,7 +107,7 @@ class EventsSource(MetricSource):
     def fetch(self, experiment: str, trials: Sequence[Trial]) -> Iterable[Any]:
         s = self.spec
         result = compute_metrics(
-            **s.logs, metrics=s.metrics, settings=s.settings, engine=s.engine, engine_options=s.engine_options,
+            intents=s.logs["intents"], treatments=s.logs["treatments"], activity=s.logs["activity"], metrics=s.metrics, settings=s.settings, engine=s.engine, engine_options=s.engine_options,
         )
         wanted = {t.id for t in trials}
         return [row for row in result.observations(experiment, view=s.view) if row[0] in wanted]

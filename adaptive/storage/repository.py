@@ -70,7 +70,7 @@ def delete_experiment(session: Session, name: str) -> dict[str, int]:
     """Delete the experiment and everything stored with it (the foreign keys cascade);
     returns how many trials, rounds and exports went with it."""
     stored = get_experiment(session, name, lock=True)
-    counted = {"trials": TrialRow, "rounds": RoundRow, "exports": ExportRow}
+    counted: dict[str, Any] = {"trials": TrialRow, "rounds": RoundRow, "exports": ExportRow}
     counts = {
         key: session.scalar(select(func.count()).select_from(table).where(table.experiment_id == stored.id)) or 0
         for key, table in counted.items()
@@ -274,7 +274,7 @@ def last_round_starts(session: Session) -> dict[str, datetime]:
         .join(RoundRow, RoundRow.experiment_id == ExperimentRow.id)
         .group_by(ExperimentRow.name)
     )
-    return {name: as_utc(started) for name, started in rows}
+    return {name: started for name, started in ((n, as_utc(s)) for n, s in rows) if started is not None}
 
 
 def finish_round(session: Session, round_id: int, *, status: str, counts: dict[str, Any], error: str | None) -> None:
