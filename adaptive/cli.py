@@ -120,8 +120,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from adaptive.config import load_config
-    from adaptive.configure import apply_config
+    from adaptive.cron.apply_config import apply_config
+    from adaptive.cron.config import load_config
 
     config = load_config(args.config)
     if args.command == "create":
@@ -137,12 +137,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def cmd_round(args: argparse.Namespace) -> int:
     if args.all or args.config_dir:
         return _fleet_round(args)
-    from adaptive.rounds import run_round
+    from adaptive.cron.rounds import run_round
 
     name = args.name
     if args.config:
-        from adaptive.config import load_config
-        from adaptive.configure import apply_config
+        from adaptive.cron.apply_config import apply_config
+        from adaptive.cron.config import load_config
 
         config = load_config(args.config)
         name = apply_config(config, storage=args.storage)[0].name
@@ -160,7 +160,7 @@ def cmd_round(args: argparse.Namespace) -> int:
 
 
 def _fleet_round(args: argparse.Namespace) -> int:
-    from adaptive.fleet import run_due_rounds
+    from adaptive.cron.fleet import run_due_rounds
 
     fleet = run_due_rounds(args.storage, config_dir=args.config_dir, workers=args.workers)
     for r in fleet.rounds:
@@ -234,7 +234,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from adaptive._paths import bypasses
-    from adaptive.config import SPEC_VERSION, read_spec
+    from adaptive.spec import SPEC_VERSION, read_spec
     from adaptive.storage import Database
     from adaptive.storage import repository as repo
 
@@ -287,7 +287,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _next_round(spec: dict[str, Any], last_start: Any, now: Any, output: str) -> Any:
     """When ``adaptive round --all`` runs the experiment next: ``due``, ``overdue`` (a whole
     period late: no host ran it), or the time; ``-`` without a schedule (every ``--all``)."""
-    from adaptive.config import RoundPolicy, Schedule
+    from adaptive.cron.config import RoundPolicy, Schedule
 
     schedule = Schedule("", RoundPolicy.from_dict(spec.get("rounds")).every, last_start)
     if schedule.every is None:

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from adaptive.config import parse_config
-from adaptive.configure import apply_config
+from adaptive.cron.apply_config import apply_config
+from adaptive.cron.config import parse_config
+from adaptive.cron.rounds import RoundResult, run_round
 from adaptive.experiment import Experiment
-from adaptive.rounds import RoundResult, run_round
 from adaptive.storage import Database
 from adaptive.trial import Trial
 

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from adaptive import serving
 from adaptive._checks import is_integer, is_number
 from adaptive._expressions import check_experiment_name
-from adaptive.config import SPEC_VERSION, check_export_options, read_spec
 from adaptive.errors import DuplicateNameError, NoAdaptiveDatabaseError, NotFoundError, ValidationError
 from adaptive.generation.settings import GenerationSettings
 from adaptive.objectives import Objective, OptimizationConfig, OutcomeConstraint
 from adaptive.serving import ServingDistribution
 from adaptive.space import Parameter, SearchSpace
+from adaptive.spec import SPEC_VERSION, check_export_options, read_spec
 from adaptive.storage import Database, open_database
 from adaptive.storage import repository as repo
 from adaptive.trial import TARGET_SOURCE, Trial, TrialStatus, check_source, parse_observations
@@ -591,7 +591,7 @@ def delete_experiment(name: str, *, storage: str | Database | None = None) -> di
         NotFoundError: no such experiment.
         RoundBusyError: a round of it is running (nothing is deleted).
     """
-    from adaptive.locks import round_lock  # the round lock, so no running round writes into it
+    from adaptive.storage.locks import round_lock  # the round lock, so no running round writes into it
 
     try:
         database = open_database(storage, create=False)

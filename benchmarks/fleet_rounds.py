@@ -47,8 +47,8 @@ def metrics(experiment: str, trials: list) -> list[tuple[int, str, float, float]
 
 
 def build(url: str, n: int, seed: int) -> None:
-    from adaptive.config import parse_config
-    from adaptive.configure import apply_config
+    from adaptive.cron.apply_config import apply_config
+    from adaptive.cron.config import parse_config
 
     rng = np.random.default_rng(seed)
     for i in range(n):

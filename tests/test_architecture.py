@@ -14,20 +14,22 @@ PACKAGE = Path(__file__).parent.parent / "adaptive"
 LAYERS = [
     ("adaptive.serving", ("adaptive.",)),  # stdlib only: a serving process loads no torch
     ("adaptive.errors", ("adaptive.",)),
-    ("adaptive.storage", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.rounds",
+    ("adaptive.storage", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.cron",
                           "adaptive.cli", "adaptive.analysis", "adaptive.plots")),
-    ("adaptive.modeling", ("adaptive.generation", "adaptive.experiment", "adaptive.rounds", "adaptive.cli",
+    ("adaptive.modeling", ("adaptive.generation", "adaptive.experiment", "adaptive.cron.rounds", "adaptive.cli",
                            "adaptive.analysis", "adaptive.plots", "adaptive.storage")),
-    ("adaptive.generation", ("adaptive.experiment", "adaptive.rounds", "adaptive.cli", "adaptive.plots",
+    ("adaptive.generation", ("adaptive.experiment", "adaptive.cron.rounds", "adaptive.cli", "adaptive.plots",
                              "adaptive.storage")),
-    ("adaptive.experiment", ("adaptive.rounds", "adaptive.cli", "adaptive.plots", "adaptive.report",
-                             "adaptive.configure", "adaptive.sources")),
-    ("adaptive.sources", ("adaptive.config", "adaptive.rounds", "adaptive.cli", "adaptive.experiment")),
-    ("adaptive.rounds", ("adaptive.cli", "adaptive.fleet")),
-    ("adaptive.fleet", ("adaptive.cli",)),
+    # The experiment API is below the cron operations: its stored spec lives in adaptive.spec.
+    ("adaptive.spec", ("adaptive.experiment", "adaptive.cron", "adaptive.cli", "adaptive.storage", "adaptive.modeling")),
+    ("adaptive.experiment", ("adaptive.cron", "adaptive.cli", "adaptive.plots", "adaptive.report", "adaptive.sources")),
+    ("adaptive.sources", ("adaptive.cron", "adaptive.cli", "adaptive.experiment")),
+    # The cron operations: configs, rounds, fleets; nothing but the CLI and the demo is above them.
+    ("adaptive.cron", ("adaptive.cli", "adaptive.service", "adaptive.demo")),
+    ("adaptive.cron.rounds", ("adaptive.cron.fleet",)),
     # The HTTP service reads exports through storage; it never loads the modelling stack.
     ("adaptive.service", ("adaptive.cli", "adaptive.experiment", "adaptive.generation", "adaptive.modeling",
-                          "adaptive.analysis", "adaptive.rounds", "adaptive.plots", "adaptive.report")),
+                          "adaptive.analysis", "adaptive.cron.rounds", "adaptive.plots", "adaptive.report")),
     ("adaptive.space", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.storage")),
     ("adaptive.objectives", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.storage")),
 ]

@@ -101,7 +101,7 @@ def test_help_status_an_idle_round_and_config_parsing_load_no_modelling_stack(tm
         "status_modules = sorted(m for m in ('torch', 'botorch', 'pandas', 'numpy') if m in sys.modules)\n"
         "assert main(['round', 'e', '--storage', sys.argv[1]]) == 0\n"  # every slot taken: nothing to propose
         "round_modules = sorted(m for m in ('torch', 'botorch', 'gpytorch', 'scipy') if m in sys.modules)\n"
-        "from adaptive.config import load_config\n"
+        "from adaptive.cron.config import load_config\n"
         "for name in ('feed_ranking', 'posts_to_load', 'video_upload_quality'):\n"
         "    load_config(f'configs/{name}.toml')\n"
         "config_modules = sorted(m for m in ('torch', 'pandas', 'botorch', 'gpytorch') if m in sys.modules)\n"
@@ -111,7 +111,7 @@ def test_help_status_an_idle_round_and_config_parsing_load_no_modelling_stack(tm
 
     url = f"sqlite:///{tmp_path / 'a.db'}"
     ad.create_experiment("e", storage=url, parameters={"x": ad.Float(0, 1)}, objectives=[ad.Maximize("m")])
-    from adaptive.rounds import run_round
+    from adaptive.cron.rounds import run_round
 
     assert run_round("e", storage=url).counts["proposed"] == {"online": 1}
     result = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, timeout=300,

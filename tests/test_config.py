@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 import adaptive as ad
-from adaptive.config import load_config, parse_config, parse_duration
-from adaptive.configure import apply_config
+from adaptive.cron.apply_config import apply_config
+from adaptive.cron.config import load_config, parse_config, parse_duration
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 BASE = {

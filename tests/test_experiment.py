@@ -258,8 +258,8 @@ def test_get_or_create_loads_the_same_definition_and_refuses_another(storage_url
 def test_concurrent_first_applies_of_one_config_all_succeed(storage_url):
     import threading
 
-    from adaptive.config import parse_config
-    from adaptive.configure import apply_config
+    from adaptive.cron.apply_config import apply_config
+    from adaptive.cron.config import parse_config
 
     config = parse_config({"name": "race", "parameters": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
                            "objectives": [{"metric": "y"}]})
@@ -295,8 +295,8 @@ def test_unknown_experiment(storage_url):
 def test_delete_removes_everything_stored_with_the_experiment_only(storage_url):
     import sqlalchemy as sa
 
-    from adaptive.locks import RoundBusyError, round_lock
     from adaptive.storage import Database
+    from adaptive.storage.locks import RoundBusyError, round_lock
 
     doomed, kept = make(storage_url), make(storage_url, name="kept")
     for exp in (doomed, kept):

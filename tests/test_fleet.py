@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from adaptive.config import parse_config
-from adaptive.configure import apply_config
-from adaptive.fleet import run_due_rounds
+from adaptive.cron.apply_config import apply_config
+from adaptive.cron.config import parse_config
+from adaptive.cron.fleet import run_due_rounds
 from adaptive.storage import Database
 
 BASE = {
@@ -108,7 +108,7 @@ def test_hosts_started_together_run_each_experiment_once(storage_url, tmp_path):
     assert len(run_due_rounds(storage_url).rounds) == 6  # a trial running in each: the next rounds ask the slow source
     env = {**__import__("os").environ, "ADAPTIVE_TEST_SOURCE_DELAY": "1.0"}
     later = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()
-    code = ("import sys; from datetime import datetime; from adaptive.fleet import run_due_rounds; "
+    code = ("import sys; from datetime import datetime; from adaptive.cron.fleet import run_due_rounds; "
             "r = run_due_rounds(sys.argv[1], now=datetime.fromisoformat(sys.argv[2]), workers=2); "
             "print(sorted((x.experiment, x.status) for x in r.rounds))")
     hosts = [subprocess.Popen([sys.executable, "-c", code, storage_url, later], env=env, stdout=subprocess.PIPE,
@@ -142,7 +142,7 @@ def test_a_host_killed_mid_pass_holds_nothing(storage_url, tmp_path):
         experiment(storage_url, name)
     run_due_rounds(storage_url)  # a trial running in each: the next rounds ask the slow source
     env = {**os.environ, "ADAPTIVE_TEST_SOURCE_DELAY": "3.0"}
-    code = "import sys; from adaptive.fleet import run_due_rounds; run_due_rounds(sys.argv[1], workers=2)"
+    code = "import sys; from adaptive.cron.fleet import run_due_rounds; run_due_rounds(sys.argv[1], workers=2)"
     log = (tmp_path / "host.log").open("w")
     host = subprocess.Popen([sys.executable, "-c", code, storage_url], env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 120

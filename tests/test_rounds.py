@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 import adaptive as ad
-from adaptive.config import parse_config
-from adaptive.configure import apply_config
-from adaptive.locks import round_lock
-from adaptive.rounds import run_round
+from adaptive.cron.apply_config import apply_config
+from adaptive.cron.config import parse_config
+from adaptive.cron.rounds import run_round
 from adaptive.storage import Database
+from adaptive.storage.locks import round_lock
 
 CONFIG = {
     "name": "cron",

@@ -57,7 +57,7 @@ def _events(spec: Mapping[str, Any], timeout: timedelta) -> MetricSource:
     return EventsSource(spec, timeout)
 
 
-# The one list of metric-source kinds the factory builds; adaptive.config checks each kind's
+# The one list of metric-source kinds the factory builds; adaptive.cron.config checks each kind's
 # table (METRICS_KEYS and the events spec) and a test checks both name the same kinds.
 BUILDERS: dict[str, Callable[[Mapping[str, Any], timedelta], MetricSource]] = {
     "python": _python, "sql": _sql, "file": _file, "events": _events,

@@ -105,7 +105,7 @@ def test_bad_source_specs(spec, field):
 
 
 def test_the_config_and_the_factory_know_the_same_metric_source_kinds():
-    from adaptive.config import METRIC_SOURCE_KINDS
+    from adaptive.cron.config import METRIC_SOURCE_KINDS
     from adaptive.sources.factory import BUILDERS
 
     assert list(METRIC_SOURCE_KINDS) == list(BUILDERS)

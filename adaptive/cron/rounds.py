@@ -2,7 +2,7 @@
 propose up to the parallelism limit, export if configured, and record the round.
 
 Safe to start at any time, twice at once, or to kill halfway: the round holds the
-experiment's round lock (see :mod:`adaptive.locks`), and each step is its own
+experiment's round lock (see :mod:`adaptive.storage.locks`), and each step is its own
 transaction that the next round can redo (it completes only trials still RUNNING and
 proposes only up to the limit).
 """
@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adaptive import _paths as paths
-from adaptive.config import EXPORT_OPTIONS, NEVER, RoundPolicy, default_trial_age
+from adaptive.cron.config import EXPORT_OPTIONS, NEVER, RoundPolicy, default_trial_age
 from adaptive.errors import AdaptiveError
 from adaptive.experiment import Experiment, load_experiment
-from adaptive.locks import RoundBusyError, round_lock
 from adaptive.sources import collect, make_source
 from adaptive.storage import Database, open_database
 from adaptive.storage import repository as repo
+from adaptive.storage.locks import RoundBusyError, round_lock
 from adaptive.trial import TrialStatus
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def run_round(
 
     ``skip_if_started_after``: do nothing (status SKIPPED) when, once the lock is held, the
     experiment's latest round started after this time: another host of a fleet ran it
-    since this host read the schedules (see :mod:`adaptive.fleet`).
+    since this host read the schedules (see :mod:`adaptive.cron.fleet`).
     """
     database = open_database(storage)
     exp = load_experiment(name, storage=database)

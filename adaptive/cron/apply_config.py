@@ -7,10 +7,11 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from adaptive.config import SPEC_VERSION, ExperimentConfig, incompatibilities, spec_of
+from adaptive.cron.config import ExperimentConfig, incompatibilities, spec_of
 from adaptive.errors import DuplicateNameError, NotFoundError, ValidationError
 from adaptive.experiment import Experiment, load_experiment
 from adaptive.space import SearchSpace
+from adaptive.spec import SPEC_VERSION
 from adaptive.storage import Database, open_database
 from adaptive.storage import repository as repo
 

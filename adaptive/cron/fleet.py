@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from adaptive._checks import is_integer
-from adaptive.config import RoundPolicy, Schedule, load_config
+from adaptive.cron.config import RoundPolicy, Schedule, load_config
+from adaptive.cron.rounds import RoundResult, run_round
 from adaptive.errors import AdaptiveError, ValidationError
-from adaptive.rounds import RoundResult, run_round
 from adaptive.storage import Database, open_database
 from adaptive.storage import repository as repo
 
@@ -109,7 +109,7 @@ def run_due_rounds(
 
 
 def _apply_configs(folder: Path, database: Database, result: FleetResult) -> list[str]:
-    from adaptive.configure import apply_config
+    from adaptive.cron.apply_config import apply_config
 
     if not folder.is_dir():
         raise ValidationError("config_dir", str(folder), "not a folder of TOML configs")

@@ -24,9 +24,9 @@ from adaptive.errors import ValidationError
 from adaptive.generation import GenerationSettings
 from adaptive.objectives import Objective, OptimizationConfig
 from adaptive.space import Choice, Fixed, Float, Int, SearchSpace, parameter_from_dict
+from adaptive.spec import check_export_options
 from adaptive.trial import TARGET_SOURCE, check_source
 
-SPEC_VERSION = 1  # the layout of experiments.spec
 
 @dataclass(frozen=True)
 class RoundPolicy:
@@ -153,20 +153,6 @@ def _string_list(data: Mapping[str, Any], key: str) -> list[str]:
         if not isinstance(item, str):
             raise ValidationError(f"{key}[{i}]", item, "must be a string")
     return value
-
-
-def check_export_options(options: Mapping[str, Any], where: str = "") -> None:
-    """Types and ranges of ``export_distribution``'s numeric options, for the API and ``[export]`` alike."""
-    for key, low in (("top_k", 1), ("n_draws", 1), ("model_candidates", 0)):
-        if key not in options or (key == "top_k" and options[key] is None):
-            continue
-        value = options[key]
-        if not is_integer(value) or value < low:
-            raise ValidationError(f"{where}{key}", value, f"must be an integer >= {low}")
-    if "min_weight" in options:
-        w = options["min_weight"]
-        if not is_number(w) or not 0 <= w < 1:
-            raise ValidationError(f"{where}min_weight", w, "must be a number in [0, 1)")
 
 
 def _export(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -332,15 +318,6 @@ def load_config(path: str | Path) -> ExperimentConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError("config", str(p), f"not valid TOML: {exc}") from None
     return parse_config(data, path=str(p))
-
-
-def read_spec(spec: Mapping[str, Any], spec_version: int) -> tuple[SearchSpace, OptimizationConfig, GenerationSettings]:
-    """An experiment's stored definition, validated (without torch: ``adaptive status`` reads it)."""
-    if spec.get("version") != spec_version:
-        raise ValidationError("spec.version", spec.get("version"), f"this adaptive reads version {spec_version}")
-    space = SearchSpace.from_dict(spec["search_space"])
-    config = OptimizationConfig.from_dict(spec["optimization"], parameter_names=space.parameters)
-    return space, config, GenerationSettings.from_dict(spec.get("generation"))
 
 
 def spec_of(config: ExperimentConfig, spec_version: int) -> dict[str, Any]:
