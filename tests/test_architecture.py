@@ -124,3 +124,10 @@ def test_imports_point_down_the_layers():
         and not (layer in ("adaptive.serving", "adaptive.errors") and target in ("adaptive",))
     )
     assert wrong == []
+
+
+def test_only_storage_touches_the_orm_rows():
+    """Every read and write of the tables goes through ``storage/`` (repository, decisions, locks)."""
+    g = graph()
+    outside = sorted(m for m, targets in g.items() if "adaptive.storage.models" in targets and not m.startswith("adaptive.storage"))
+    assert outside == []

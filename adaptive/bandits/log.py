@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from adaptive._checks import at_or_now, is_number
 from adaptive.bandits._base import Decision
 from adaptive.errors import DuplicateNameError, NotFoundError, ValidationError
 from adaptive.storage import Database, open_database
-from adaptive.storage.models import DecisionRow, RewardRow
+from adaptive.storage import decisions as rows_of
+from adaptive.storage.decisions import LoggedDecision
 
 
 def _context_json(context: Any) -> dict[str, Any]:
@@ -55,9 +55,8 @@ class DecisionLog:
         row = _decision_row(policy, decision, context, at, decision_id)
 
         def work(session: Any) -> str:
-            session.add(row)
             try:
-                session.flush()
+                rows_of.add_decisions(session, [row])
             except IntegrityError:
                 raise _duplicate(row.decision_id) from None
             return row.decision_id
@@ -73,7 +72,7 @@ class DecisionLog:
         repeated in ``entries``). The entries without an error are committed together.
         """
         outcome: list[str | Exception] = []
-        rows: list[DecisionRow] = []
+        rows: list[LoggedDecision] = []
         for policy, decision, context, decision_id in entries:
             try:
                 rows.append(_decision_row(policy, decision, context, at, decision_id))
@@ -82,11 +81,8 @@ class DecisionLog:
                 outcome.append(error)
 
         def work(session: Any) -> list[str | Exception]:
-            ids = [row.decision_id for row in rows]
-            logged: set[str] = set()
-            for start in range(0, len(ids), 500):  # bounded IN lists
-                logged.update(session.scalars(select(DecisionRow.decision_id).where(DecisionRow.decision_id.in_(ids[start:start + 500]))))
-            result, kept = list(outcome), iter(rows)
+            logged = rows_of.logged_ids(session, (row.decision_id for row in rows))
+            result, kept, new = list(outcome), iter(rows), []
             for i, entry in enumerate(result):
                 if isinstance(entry, Exception):
                     continue
@@ -95,8 +91,8 @@ class DecisionLog:
                     result[i] = _duplicate(row.decision_id)
                 else:
                     logged.add(row.decision_id)
-                    session.add(row)
-            session.flush()
+                    new.append(row)
+            rows_of.add_decisions(session, new)
             return result
 
         if not rows:
@@ -109,12 +105,11 @@ class DecisionLog:
             return [entry if isinstance(entry, Exception) else self._record_one(row)
                     for entry, row in zip(outcome, _rows_in_place(outcome, rows))]
 
-    def _record_one(self, row: DecisionRow | None) -> str | Exception:
+    def _record_one(self, row: LoggedDecision | None) -> str | Exception:
         assert row is not None
 
         def work(session: Any) -> str:
-            session.add(row)
-            session.flush()
+            rows_of.add_decisions(session, [row])
             return row.decision_id
 
         try:
@@ -127,9 +122,9 @@ class DecisionLog:
         _check_reward(value)
 
         def work(session: Any) -> None:
-            if session.scalar(select(DecisionRow.id).where(DecisionRow.decision_id == decision_id)) is None:
+            if not rows_of.logged_ids(session, [decision_id]):
                 raise NotFoundError("decision_id", decision_id, "no such decision is logged")
-            session.add(RewardRow(decision_id=decision_id, metric=metric, value=float(value), observed_at=at_or_now(at)))
+            rows_of.add_rewards(session, [(decision_id, metric, float(value), at_or_now(at))])
 
         self.database.run(work)
 
@@ -146,18 +141,12 @@ class DecisionLog:
         wanted = {decision_id for decision_id, _, _ in rows}
 
         def work(session: Any) -> int:
-            known: set[str] = set()
-            ids = sorted(wanted)
-            for start in range(0, len(ids), 500):  # bounded IN lists
-                chunk = ids[start:start + 500]
-                known.update(session.scalars(select(DecisionRow.decision_id).where(DecisionRow.decision_id.in_(chunk))))
+            known = rows_of.logged_ids(session, wanted)
             missing = wanted - known
             if missing and not skip_unknown:
                 raise NotFoundError("decision_id", sorted(missing)[0], f"{len(missing)} decision(s) are not logged")
             keep = [r for r in rows if r[0] in known]
-            session.add_all(
-                RewardRow(decision_id=d, metric=metric, value=float(v), observed_at=at_or_now(at)) for d, v, at in keep
-            )
+            rows_of.add_rewards(session, ((d, metric, float(v), at_or_now(at)) for d, v, at in keep))
             return len(keep)
 
         return self.database.run(work) if rows else 0
@@ -175,19 +164,9 @@ class DecisionLog:
         if window <= timedelta(0):
             raise ValidationError("window", window, "must be positive")
 
-        def work(session: Any) -> tuple[list[Any], list[Any]]:
-            q = select(DecisionRow)
-            if policy is not None:
-                q = q.where(DecisionRow.policy == policy)
-            decisions = list(session.scalars(q.order_by(DecisionRow.decided_at, DecisionRow.id)))
-            r = select(RewardRow.decision_id, RewardRow.value, RewardRow.observed_at).join(
-                DecisionRow, DecisionRow.decision_id == RewardRow.decision_id
-            ).where(RewardRow.metric == metric)
-            if policy is not None:
-                r = r.where(DecisionRow.policy == policy)
-            return decisions, list(session.execute(r))
-
-        decisions, rewards = self.database.run(work, readonly=True)
+        decisions, rewards = self.database.run(
+            lambda session: rows_of.decisions_and_rewards(session, policy, metric), readonly=True
+        )
         decided = {d.decision_id: at_or_now(d.decided_at) for d in decisions}
         totals: dict[str, float] = {}
         counts: dict[str, int] = {}
@@ -209,12 +188,12 @@ class DecisionLog:
         return pd.DataFrame(rows, columns=columns)
 
 
-def _decision_row(policy: str, decision: Decision, context: Any, at: datetime | None, decision_id: str | None) -> DecisionRow:
+def _decision_row(policy: str, decision: Decision, context: Any, at: datetime | None, decision_id: str | None) -> LoggedDecision:
     if not isinstance(policy, str) or not policy:
         raise ValidationError("policy", policy, "must be a non-empty name")
     if not (0 < decision.propensity <= 1):
         raise ValidationError("propensity", decision.propensity, "must be in (0, 1]")
-    return DecisionRow(
+    return LoggedDecision(
         decision_id=decision_id or uuid.uuid4().hex, policy=policy, policy_version=decision.policy_version,
         context=_context_json(context), action=str(decision.action), propensity=float(decision.propensity),
         decided_at=at_or_now(at),
@@ -225,7 +204,7 @@ def _duplicate(decision_id: str) -> DuplicateNameError:
     return DuplicateNameError("decision_id", decision_id, "a decision with this id is already logged")
 
 
-def _rows_in_place(outcome: Sequence[str | Exception], rows: Sequence[DecisionRow]) -> list[DecisionRow | None]:
+def _rows_in_place(outcome: Sequence[str | Exception], rows: Sequence[LoggedDecision]) -> list[LoggedDecision | None]:
     """``rows`` spread over the positions of ``outcome`` that are not errors (None at the others)."""
     kept = iter(rows)
     return [None if isinstance(entry, Exception) else next(kept) for entry in outcome]
