@@ -1,10 +1,10 @@
 """The library versions the fast paths were verified against, and the one gate that checks them.
 
 The fast paths (``modeling/fast_fit.py``, ``modeling/lean_mll.py``, ``modeling/categorical.py``'s
-closed-form fit, ``generation/lean_gp.py``, ``generation/single_point_ehvi.py``,
+closed-form fit, ``modeling/lean_gp.py`` (with ``generation/lean_acquisition.py``), ``generation/single_point_ehvi.py``,
 ``generation/partitioning.py``) reproduce BoTorch's and GPyTorch's numbers in plain tensors
 and lean on their internals; the parity tests (``tests/modeling/test_fast_fit.py``,
-``test_lean_mll.py``, ``test_categorical.py``, ``tests/generation/test_lean_gp.py``,
+``test_lean_mll.py``, ``test_categorical.py``, ``tests/modeling/test_lean_gp.py``,
 ``test_single_point_ehvi.py``, ``test_partitioning.py``) check them against the library paths on the versions below, which ``pyproject.toml`` pins as upper bounds. On any
 other version every fast path declines: BoTorch's own path runs (slower, same answers), one
 warning says why, and the rounds count the detours (``slow_paths`` in ``adaptive status``).

@@ -17,7 +17,7 @@ affine map back to metric units is applied to the posterior samples inside the
 objective and the constraints. The samples, and so every acquisition value, are the
 same; what goes is the transform of the whole posterior on every evaluation, about
 a third of an evaluation's cost on our benchmark problems. A default single-task model is
-further replaced by its plain-tensor posterior (:mod:`adaptive.generation.lean_gp`): same
+further replaced by its plain-tensor posterior (:mod:`adaptive.modeling.lean_gp`): same
 values, 15-35% less time per suggest. :func:`acquisition_model` does both.
 """
 
@@ -42,10 +42,11 @@ from linear_operator.utils.warnings import NumericalWarning
 
 from adaptive import _compat
 from adaptive import _paths as paths
-from adaptive.generation.lean_gp import LeanCachedCholesky, LeanGP
-from adaptive.generation.lean_gp import supports as lean_gp_supports
+from adaptive.generation.lean_acquisition import LeanCachedCholesky
 from adaptive.generation.partitioning import NumpyCells
 from adaptive.generation.single_point_ehvi import SinglePointLogEHVI
+from adaptive.modeling.lean_gp import LeanGP
+from adaptive.modeling.lean_gp import supports as lean_gp_supports
 from adaptive.objectives import OptimizationConfig
 
 Affine = tuple[torch.Tensor, torch.Tensor]
@@ -70,7 +71,7 @@ def acquisition_model(model: Model) -> tuple[Model, Affine | None]:
     """The model as the acquisition should see it, and the affine map back to metric units.
 
     Standardized outputs (:func:`standardized_outputs`) and, for the default single-task
-    structure, the plain-tensor posterior (:class:`~adaptive.generation.lean_gp.LeanGP`):
+    structure, the plain-tensor posterior (:class:`~adaptive.modeling.lean_gp.LeanGP`):
     the same acquisition values at less cost per evaluation. Changes ``model`` in place.
     """
     model, affine = standardized_outputs(model)
@@ -184,7 +185,7 @@ def _build(
 
 
 class _LeanLogNEI(LeanCachedCholesky, qLogNoisyExpectedImprovement):
-    """qLogNEI on a :class:`~adaptive.generation.lean_gp.LeanGP`."""
+    """qLogNEI on a :class:`~adaptive.modeling.lean_gp.LeanGP`."""
 
 
 class _LogNEHVI(NumpyCells, SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
@@ -193,4 +194,4 @@ class _LogNEHVI(NumpyCells, SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImpr
 
 
 class _LeanLogNEHVI(LeanCachedCholesky, NumpyCells, SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
-    """qLogNEHVI on a :class:`~adaptive.generation.lean_gp.LeanGP`."""
+    """qLogNEHVI on a :class:`~adaptive.modeling.lean_gp.LeanGP`."""

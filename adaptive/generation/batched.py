@@ -23,19 +23,22 @@ earlier ones pending, as on the SciPy path.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from botorch.acquisition import AcquisitionFunction
 from botorch.optim.initializers import initialize_q_batch
+from botorch.utils import safe_math
 from torch import Tensor
 
 from adaptive import _paths as paths
-from adaptive.generation import lean_gp
+from adaptive.modeling import lean_gp
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +164,7 @@ def _refine(acqf: AcquisitionFunction, starts: Tensor, steps: int, graphs: bool)
     """Best point (``restarts x q x d``) and value (``restarts``) of each restart after ``steps`` steps."""
     state = _State(starts, steps)
     remaining = steps
-    with lean_gp.without_host_sync():
+    with lean_gp.without_host_sync(), _unchecked_fat_maximum():
         if graphs and steps > WARMUP:
             replay = _capture(lambda: _step(acqf, state), warmup=WARMUP)
             remaining -= WARMUP  # run eagerly during the warm-up; capture records without running
@@ -179,6 +182,20 @@ def _refine(acqf: AcquisitionFunction, starts: Tensor, steps: int, graphs: bool)
         best_X = torch.where(better.reshape(-1, 1, 1), state.X.detach(), state.best_X)
         best_value = torch.where(better, value, state.best_value)
     return best_X, best_value
+
+
+@contextlib.contextmanager
+def _unchecked_fat_maximum() -> Iterator[None]:
+    """BoTorch's fat maximum (log-EI's q-reduction, log-EHVI's smooth minima) checks that its
+    rational function gets no negative input, a read-back on every evaluation that a CUDA graph
+    cannot hold; its callers only ever pass non-negative inputs (distances below the maximum),
+    so the check is dropped within."""
+    checked = safe_math._pareto
+    safe_math._pareto = functools.partial(checked, check=False)
+    try:
+        yield
+    finally:
+        safe_math._pareto = checked
 
 
 def _capture(step: Callable[[], None], warmup: int) -> Callable[[], None] | None:

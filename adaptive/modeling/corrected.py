@@ -38,6 +38,11 @@ class SourceMean(Mean):
         self.register_parameter("constant", torch.nn.Parameter(torch.tensor([-mean / std], dtype=dtype)))
         self.register_parameter("scale", torch.nn.Parameter(torch.full((len(sources),), 1.0 / std, dtype=dtype)))
 
+    @property
+    def sources(self) -> tuple[SingleTaskGP, ...]:
+        """The fitted source GPs, outside the module tree (see the class doc)."""
+        return self._sources
+
     def source_means(self, x: torch.Tensor) -> torch.Tensor:
         """``... x n x k``: each source GP's posterior mean at ``x`` (``... x n x d``)."""
         return torch.stack([s.posterior(x).mean.squeeze(-1) for s in self._sources], dim=-1)
@@ -67,7 +72,7 @@ class SourceCovariance(Kernel):
         self._mean = (mean,)  # not a submodule: the mean owns the scales
         self._factors = []
         with torch.no_grad():
-            for source in mean._sources:
+            for source in mean.sources:
                 Xs = source.train_inputs[0]
                 noise = source.likelihood.noise.reshape(-1).expand(Xs.shape[-2])
                 K = source.covar_module(Xs, Xs).to_dense() + torch.diag_embed(noise)
@@ -77,7 +82,7 @@ class SourceCovariance(Kernel):
         """``k x ... x n1 x n2``: each source GP's posterior covariance between ``x1`` and
         ``x2`` (``... x n x d``), in the source metric's units."""
         out = []
-        for source, L in zip(self._mean[0]._sources, self._factors):
+        for source, L in zip(self._mean[0].sources, self._factors):
             Xs = source.train_inputs[0]
             kernel = source.covar_module
             A1 = torch.linalg.solve_triangular(L, kernel(Xs, x1).to_dense(), upper=False)

@@ -12,9 +12,10 @@ way they are computed changes.
 
 BoTorch's noisy acquisitions cache the Cholesky factor of the incumbents' posterior
 covariance and sample candidates by a low-rank update of it (``sample_cached_cholesky``),
-which reads GPyTorch's distribution objects. :class:`LeanCachedCholesky` does the same
-update on a :class:`LeanPosterior`; with it the acquisition values equal those on the
-GPyTorch model (tested to 1e-8).
+which reads GPyTorch's distribution objects:
+:class:`~adaptive.generation.lean_acquisition.LeanCachedCholesky` does the same update on a
+:class:`LeanPosterior`; with it the acquisition values equal those on the GPyTorch model
+(tested to 1e-8).
 
 Only the structures ``fast_fit`` fits are handled (ARD RBF kernel without output scale,
 Gaussian or fixed-noise likelihood, no input or outcome transform, and a constant prior
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import logging
 import math
 from collections.abc import Iterator
@@ -37,16 +37,10 @@ from botorch.models import SingleTaskGP
 from botorch.models.gpytorch import GPyTorchModel
 from botorch.models.transforms.outcome import Standardize
 from botorch.posteriors import Posterior
-from botorch.sampling import IIDNormalSampler, SobolQMCNormalSampler
-from botorch.sampling.base import MCSampler
-from botorch.sampling.get_sampler import GetSampler
-from botorch.utils import safe_math
 from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
 from gpytorch.means import ConstantMean
 from linear_operator.utils.cholesky import psd_safe_cholesky
-from linear_operator.utils.errors import NotPSDError
 from torch import Tensor
-from torch.quasirandom import SobolEngine
 
 from adaptive.modeling import categorical
 from adaptive.modeling.corrected import SourceMean
@@ -66,19 +60,18 @@ def without_host_sync() -> Iterator[None]:
     that succeeds is kept, per matrix. Same factors as ``psd_safe_cholesky`` where it succeeds."""
     global _no_host_sync
     previous, _no_host_sync = _no_host_sync, True
-    checked_pareto = safe_math._pareto
-    # BoTorch's fat maximum (q-reduction of log-EI, smooth minima of log-EHVI) checks that its
-    # rational function gets no negative input, a read-back on every evaluation; its callers only
-    # ever pass non-negative inputs (distances below the maximum), so the check is dropped here.
-    safe_math._pareto = functools.partial(checked_pareto, check=False)
     try:
         yield
     finally:
-        safe_math._pareto = checked_pareto
         _no_host_sync = previous
 
 
-def _cholesky(A: Tensor, max_tries: int = 3) -> Tensor:
+def host_sync_free() -> bool:
+    """Whether the caller is inside :func:`without_host_sync`."""
+    return _no_host_sync
+
+
+def cholesky(A: Tensor, max_tries: int = 3) -> Tensor:
     """``psd_safe_cholesky``, or within :func:`without_host_sync` its synchronization-free twin:
     no jitter, then ``FIRST_JITTER * 10**i`` for ``i < max_tries``, all factorized at once; per
     matrix the first that succeeds is kept (NaN where none does)."""
@@ -135,7 +128,7 @@ def supports(model: object) -> bool:
     if type(mean) is SourceMean:
         return model.num_outputs == 1 and all(
             _default_structure(s) and type(s.mean_module) is ConstantMean and type(getattr(s, "outcome_transform", None)) is Standardize
-            for s in mean._sources
+            for s in mean.sources
         )
     return type(mean) is ConstantMean
 
@@ -237,8 +230,8 @@ class _SourceTerms(torch.nn.Module):
 
     def __init__(self, mean: SourceMean) -> None:
         super().__init__()
-        self.sources = torch.nn.ModuleList(_Fitted(s) for s in mean._sources)
-        transforms = [s.outcome_transform for s in mean._sources]
+        self.sources = torch.nn.ModuleList(_Fitted(s) for s in mean.sources)
+        transforms = [s.outcome_transform for s in mean.sources]
         self.register_buffer("means", torch.stack([t.means.detach().reshape(()) for t in transforms]))
         self.register_buffer("stdvs", torch.stack([t.stdvs.detach().reshape(()) for t in transforms]))
         self.register_buffer("scale", mean.scale.detach().reshape(-1))
@@ -401,8 +394,8 @@ class LeanPosterior(Posterior):
     def rsample_from_base_samples(self, sample_shape: torch.Size, base_samples: Tensor) -> Tensor:
         """Samples ``sample_shape x batch x q x m`` from base samples ``sample_shape x [batch or 1s] x q x m``."""
         if self._scale_tril is None:
-            self._scale_tril = _cholesky(self._covariance)
-        return self._mean + _draw(self._scale_tril, sample_shape, base_samples)
+            self._scale_tril = cholesky(self._covariance)
+        return self._mean + draw(self._scale_tril, sample_shape, base_samples)
 
     def rsample(self, sample_shape: torch.Size | None = None) -> Tensor:
         sample_shape = torch.Size() if sample_shape is None else sample_shape
@@ -410,7 +403,7 @@ class LeanPosterior(Posterior):
         return self.rsample_from_base_samples(sample_shape, base)
 
 
-def _draw(L: Tensor, sample_shape: torch.Size, base_samples: Tensor) -> Tensor:
+def draw(L: Tensor, sample_shape: torch.Size, base_samples: Tensor) -> Tensor:
     """``L @ z`` per output: ``L`` ``batch x m x r x c``, base samples
     ``sample_shape x [batch or 1s] x c x m``; returns ``sample_shape x batch x r x m``."""
     batch, (m, r, c) = L.shape[:-3], L.shape[-3:]
@@ -424,58 +417,3 @@ def _draw(L: Tensor, sample_shape: torch.Size, base_samples: Tensor) -> Tensor:
         return draws.reshape(sample_shape + draws.shape[1:])
     z = base_samples.transpose(-1, -2).unsqueeze(-1)  # ... x m x c x 1
     return (L @ z).squeeze(-1).transpose(-1, -2)
-
-
-class LeanCachedCholesky:
-    """Overrides of BoTorch's ``CachedCholeskyMCSamplerMixin`` hooks for a :class:`LeanGP`:
-    mix in before a noisy acquisition class (see ``acquisition.build_acquisition``)."""
-
-    def _compute_root_decomposition(self, posterior: LeanPosterior) -> Tensor:
-        """``m x n x n``: the Cholesky factor of the incumbents' posterior covariance."""
-        return psd_safe_cholesky(posterior.covariance)
-
-    def _baseline_L_inverse(self) -> Tensor:
-        """The inverse of the cached incumbents' factor, computed once per factor (outside any capture:
-        the first, eager steps compute it)."""
-        L = self._baseline_L
-        cached = getattr(self, "_baseline_L_inv", None)
-        if cached is None or cached[0] is not L:
-            eye = torch.eye(L.shape[-1], dtype=L.dtype, device=L.device).expand(L.shape)
-            cached = (L, torch.linalg.solve_triangular(L, eye, upper=False))
-            self._baseline_L_inv = cached
-        return cached[1]
-
-    def _get_f_X_samples(self, posterior: LeanPosterior, q_in: int) -> Tensor:
-        """Samples ``sample_shape x batch x q_in x m`` at the last ``q_in`` points of a joint
-        posterior over (incumbents, candidates), as ``botorch.utils.low_rank.sample_cached_cholesky``.
-
-        Without cached incumbents (none observed yet), the joint posterior is sampled as a whole,
-        as BoTorch does.
-        """
-        if not hasattr(self, "_baseline_L"):
-            return self.get_posterior_samples(posterior)[..., -q_in:, :]
-        bottom = posterior.covariance[..., -q_in:, :]
-        cross, corner = bottom.split([bottom.shape[-1] - q_in, q_in], dim=-1)
-        if _no_host_sync:
-            # A product with the factor's inverse: no triangular solve kernel (see _unrolled_cholesky).
-            cross_chol = cross @ self._baseline_L_inverse().transpose(-2, -1)
-        else:
-            cross_chol = torch.linalg.solve_triangular(self._baseline_L, cross.transpose(-2, -1), upper=False).transpose(-2, -1)
-        try:
-            corner_chol = _cholesky(corner - cross_chol @ cross_chol.transpose(-2, -1), max_tries=6)
-        except NotPSDError:
-            # As BoTorch does when the low-rank update fails: sample the joint posterior.
-            logger.debug("low-rank Cholesky update failed; sampling the joint posterior")
-            return self.get_posterior_samples(posterior)[..., -q_in:, :]
-        rows = torch.cat([cross_chol, corner_chol], dim=-1)  # batch x m x q_in x (n + q_in)
-        draws = _draw(rows, self.sampler.sample_shape, self.sampler.base_samples)
-        return posterior.mean[..., -q_in:, :] + draws
-
-
-@GetSampler.register(LeanPosterior)
-def _sampler_for_lean_posterior(posterior: LeanPosterior, sample_shape: torch.Size, *, seed: int | None = None) -> MCSampler:
-    """The sampler BoTorch picks for a GPyTorch posterior of the same shape (pruning asks for one)."""
-    sampler = SobolQMCNormalSampler(sample_shape=sample_shape, seed=seed)
-    if sampler._get_collapsed_shape(posterior)[len(sample_shape):].numel() > SobolEngine.MAXDIM:
-        return IIDNormalSampler(sample_shape=sample_shape, seed=seed)
-    return sampler

@@ -10,9 +10,9 @@ import torch
 from botorch.models import ModelListGP, SingleTaskGP
 
 import adaptive as ad
-from adaptive.generation import lean_gp
+from adaptive.generation import lean_acquisition
 from adaptive.generation.acquisition import build_acquisition, standardized_outputs
-from adaptive.modeling import fast_fit
+from adaptive.modeling import fast_fit, lean_gp
 from adaptive.objectives import OptimizationConfig
 
 
@@ -150,7 +150,7 @@ def test_a_failed_low_rank_update_samples_the_joint_posterior(monkeypatch):
     def failing(A, *args, **kwargs):
         if kwargs.get("max_tries") == 6:  # the corner block of the low-rank update
             calls.append(A.shape)
-            raise lean_gp.NotPSDError("forced")
+            raise lean_acquisition.NotPSDError("forced")
         return real(A, *args, **kwargs)
 
     monkeypatch.setattr(lean_gp, "psd_safe_cholesky", failing)
