@@ -15,10 +15,10 @@ A model whose outputs are standardized by an outcome transform can hand the
 acquisition its standardized outputs instead (:func:`standardized_outputs`): the
 affine map back to metric units is applied to the posterior samples inside the
 objective and the constraints. The samples, and so every acquisition value, are the
-same; what goes is the transform of the whole posterior on every evaluation, about
-a third of an evaluation's cost on our benchmark problems. A default single-task model is
-further replaced by its plain-tensor posterior (:mod:`adaptive.modeling.lean_gp`): same
-values, 15-35% less time per suggest. :func:`acquisition_model` does both.
+same; what goes is the transform of the whole posterior on every evaluation. A default
+single-task model is further replaced by its plain-tensor posterior
+(:mod:`adaptive.modeling.lean_gp`): same values, less time per suggest (the figures are in
+docs/optimization.md). :func:`acquisition_model` does both.
 """
 
 from __future__ import annotations

@@ -4,9 +4,8 @@ SciPy's L-BFGS-B (:mod:`adaptive.generation.optimize`) hands every iteration to 
 the acquisition is evaluated on the device, its value and gradient copied back, the
 next point computed in NumPy and copied over again. On a GPU each evaluation is a few
 hundred small kernels whose launch costs more than their arithmetic, and the host round
-trip per iteration keeps the device idle in between: an H200 took 0.9-2.5 s per point
-from 50 to 2,000 observations, slower than two CPU cores below a few hundred
-(``benchmarks/results/gpu_acquisition_cuda.md``).
+trip per iteration keeps the device idle in between, so a GPU was slower per point than
+two CPU cores below a few hundred observations (docs/benchmarks.md, Device).
 
 Here every restart, and for a batch every one of its ``q`` points, is one tensor
 (``restarts x q x d``) moved by projected Adam on the unit cube for a fixed number of

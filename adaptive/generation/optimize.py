@@ -114,9 +114,7 @@ def _quiet() -> Iterator[None]:
 def _options(settings: OptimizerSettings) -> dict[str, Any]:
     # Every point of a batch gets the full budget (fresh raw samples, the full iteration
     # cap). Starting later points from the previous point's other local optima under a
-    # 50-iteration cap saved up to a fifth of a batch's time and found worse batches:
-    # Hartmann6-constrained q = 4, 50 seeds, median score -0.26 vs -0.40 with the full
-    # budget (docs/benchmarks.md).
+    # smaller cap saved time but found worse batches (measured in docs/benchmarks.md).
     return {"batch_limit": settings.num_restarts, "init_batch_limit": 256, "maxiter": settings.maxiter}
 
 
@@ -169,9 +167,8 @@ def _maximize_mixed(
         objective = RetractedAcquisition(acqf, polytope)
         # The retraction has a kink where a ray crosses the boundary, and restarts that end
         # on it spend many line-search steps on gains below 1e-5 (relative): stopping there
-        # cut a constrained suggest's acquisition evaluations by a third and found the same
-        # acquisition values, to 4 decimals, as BoTorch's SLSQP on Hartmann6-linear and
-        # BraninCurrin-linear (14 states; docs/optimization.md).
+        # saves evaluations and finds the acquisition values BoTorch's SLSQP finds
+        # (measured in docs/optimization.md).
         options = {**options, "ftol": CONSTRAINED_FTOL, "factr": None}
     ends, _ = optimize_acqf(
         acq_function=objective, bounds=bounds, q=1, num_restarts=len(starts), batch_initial_conditions=starts,

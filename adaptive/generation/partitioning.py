@@ -5,8 +5,8 @@ sample (128 of them) when it is built. For two objectives BoTorch does that in c
 for three or more it runs Lacour et al.'s incremental algorithm ("A box decomposition
 algorithm to compute the hypervolume indicator", 2017) twice per sample, as
 ``FastNondominatedPartitioning``, on tensors of a few dozen numbers: thousands of small
-torch operations whose dispatch costs far more than their arithmetic (VehicleSafety, 24
-observations: 1.3 s of a 1.9 s suggest).
+torch operations whose dispatch costs far more than their arithmetic (most of a suggest on
+VehicleSafety; measured in docs/optimization.md).
 
 :class:`NumpyNondominatedPartitioning` runs the same algorithm, step for step and in the
 same order, on NumPy arrays, so its cells are BoTorch's bit for bit (only copies,

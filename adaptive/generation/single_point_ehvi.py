@@ -5,8 +5,8 @@ the incumbents), so every evaluation of the multi-objective acquisition scores a
 candidate per restart. BoTorch's ``_compute_log_qehvi`` runs the general
 inclusion-exclusion over subsets of the ``q`` candidates: for ``q = 1`` that is one subset,
 and its log-sum-exp over one subset, the accumulation into -inf-filled even and odd terms
-and their log-difference are identities that still cost about half of an evaluation and
-its backward pass (BraninCurrin, 20-28 observations, 128 samples, 16 restarts).
+and their log-difference are identities that still cost a large share of an evaluation and
+its backward pass (measured in docs/optimization.md).
 
 :class:`SinglePointLogEHVI` keeps only what changes the value: the fused log-areas of the
 candidate in each cell, the log feasibility weight, the log-sum over cells and the log-mean

@@ -12,8 +12,8 @@ matters for feasibility. It is applied where a GP models the metric better with 
 (both fitted, compared by their likelihood of the values in the metric's units: the
 warped-GP choice of an output transform). An earlier rule asked only whether bilog made
 the values, taken alone, more Gaussian; smooth constraints that are heavy-tailed across
-the box (two of DiscBrake's four) chose bilog by it and lost to their own units
-(DiscBrake: median log10 HV gap -0.45 over 10 seeds by the GP's likelihood, -0.23 over 6 by the values alone).
+the box (two of DiscBrake's four) chose bilog by it and lost to their own units (the
+A/B is in docs/benchmarks.md).
 
 A single objective is Yeo-Johnson-warped (:func:`warp_single_objective`); of several,
 only the values worse than the reference point are log-compressed

@@ -21,8 +21,8 @@ combines it with an ARD RBF kernel ``k_c`` over the other columns as BoTorch's
 a sum for effects shared across the choices and a product for effects that differ by choice,
 with BoTorch's dimension-scaled log-normal prior on the RBF lengthscales. It is one kernel
 whose ``forward`` is plain tensor code, so :func:`negative_mll` can evaluate the fitting loss
-without GPyTorch's lazy-tensor bookkeeping (the composed GPyTorch kernels took 1.5 s per fit
-on a 28-row, 8-column problem; see :func:`closure`).
+without GPyTorch's lazy-tensor bookkeeping, which dominated a fit of the composed GPyTorch
+kernels on small problems (see :func:`closure`).
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 The objective is exactly BoTorch's (per output: the exact GP log marginal likelihood plus
 the log priors of the lengthscales and the noise, divided by the number of rows), and the
 optimizer the same (L-BFGS-B from the model's current hyperparameters, within the
-constraints' bounds), so the fit lands on the same optimum. What changes is the cost:
-GPyTorch's autograd path spends ~2.5 ms per evaluation on bookkeeping for a 20-row model,
-this spends ~0.15 ms in NumPy, which made a two-output fit about 8x faster. That matters
-because every ``suggest`` refits every model.
+constraints' bounds), so the fit lands on the same optimum. What changes is the cost: for
+the small models of online experiments GPyTorch's autograd path spends most of each
+evaluation on bookkeeping, which NumPy does not (docs/optimization.md has the figures).
+That matters because every ``suggest`` refits every model.
 
 Only the default structure is handled (a constant mean or the bias-corrected model's
 :class:`~adaptive.modeling.corrected.SourceMean`, which is linear in fixed features, with its

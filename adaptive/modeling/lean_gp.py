@@ -3,8 +3,8 @@
 The acquisition optimizer evaluates the posterior some hundred times per proposal, at a
 few dozen points each time (the candidates plus the pruned incumbents). For models that
 small, GPyTorch's lazy kernels, linear-operator dispatch and multitask bookkeeping cost
-more than the arithmetic: on the benchmark problems they were a fifth of a suggest call,
-plus their share of the backward pass. :class:`LeanGP` precomputes the training-side
+more than the arithmetic (a sizeable share of a suggest on the benchmark problems, see
+docs/optimization.md). :class:`LeanGP` precomputes the training-side
 Cholesky factor once and computes the predictive mean and covariance with a handful of
 batched tensor operations; :class:`LeanPosterior` samples them from the sampler's base
 samples. The numbers are the model's own (tested against BoTorch's posterior); only the
@@ -338,8 +338,8 @@ def _rbf(A: Tensor, B: Tensor, same: bool = False) -> Tensor:
         return torch.exp(-0.5 * (A.unsqueeze(-2) - B.unsqueeze(-3)).pow(2).sum(-1))
     if same:
         # Many points (the incumbents' joint posterior when BoTorch prunes them): the p x p x d
-        # differences cost more than the product form (0.4 s of 2 s at 2,000 points on two
-        # cores); its diagonal is set to exactly 1 instead.
+        # differences cost far more than the product form (docs/benchmarks.md, Device); its
+        # diagonal is set to exactly 1 instead.
         K = _rbf(A, B)
         eye = torch.eye(K.shape[-1], dtype=torch.bool, device=K.device)
         return torch.where(eye, 1.0, K)

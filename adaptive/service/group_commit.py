@@ -2,7 +2,7 @@
 
 Each decision must be in the database before its response leaves (a killed worker loses no
 acknowledged decision), and one transaction per decision made the commit the service's
-limit: 710 decisions/s on SQLite, 565 on PostgreSQL (``benchmarks/results/serve_load.md``).
+limit (the figures, before and after, are in docs/serving.md).
 Here one writer thread takes the first waiting decision at once, and with it every decision
 queued behind it (up to ``max_group``), writes them in one transaction, and only then
 answers each request. An idle service adds no wait; a busy one pays one commit per group.
