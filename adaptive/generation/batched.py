@@ -15,9 +15,9 @@ kept on the device; nothing comes back to the host until the end. On CUDA the wh
 which removes the launch overhead; where capture fails the same step runs eagerly (the
 reason is logged once per process at INFO).
 
-A batch is optimized jointly (all ``q x d`` coordinates of each restart together) unless
-``sequential`` is asked for, in which case points are chosen one after another with the
-earlier ones pending, as on the SciPy path.
+A batch is chosen point by point, the earlier points pending, as on the SciPy path; asked
+for, all its ``q x d`` coordinates are optimized together instead (``joint``: much faster
+for large batches on a GPU, but worse batches where measured, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def joint_by_default(q: int, device: torch.device) -> bool:
 
 def maximize_batched(
     acqf: AcquisitionFunction, d: int, q: int, *, raw_samples: int, num_restarts: int, steps: int, seed: int,
-    device: torch.device, joint: bool = True, graphs: bool | None = None,
+    device: torch.device, joint: bool = False, graphs: bool | None = None,
 ) -> Tensor:
     """The best ``q x d`` batch found (unit-cube coordinates) for ``acqf``.
 
