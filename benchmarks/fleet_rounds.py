@@ -1,12 +1,12 @@
 """One ``adaptive round --all`` pass over a fleet, beside one ``adaptive round NAME`` process
 per experiment (what a crontab line per experiment runs).
 
-    python -m benchmarks.fleet_rounds --experiments 200 --workers 2 [--postgres URL]
+    python -m benchmarks.fleet_rounds --experiments 200 --workers 2
 
 Each experiment has 3-5 float parameters, 1-3 objectives and 20-200 completed trials (sizes
 drawn per experiment, seeded) and two trials running; every round completes those two from
 a simulated source and proposes two more by Bayesian optimization. Both methods start from
-the same database (a copy of the SQLite file; the same rows rebuilt on PostgreSQL). Reports
+the same database (a copy of one SQLite file; PostgreSQL is not measured yet). Reports
 wall time, seconds per experiment and peak memory; writes
 ``benchmarks/results/fleet_rounds.{md,json}``.
 """
