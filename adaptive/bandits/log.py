@@ -52,16 +52,10 @@ class DecisionLog:
         decision_id: str | None = None,
     ) -> str:
         """Store a decision; returns its id (a new UUID unless given)."""
-        row = _decision_row(policy, decision, context, at, decision_id)
-
-        def work(session: Any) -> str:
-            try:
-                rows_of.add_decisions(session, [row])
-            except IntegrityError:
-                raise _duplicate(row.decision_id) from None
-            return row.decision_id
-
-        return self.database.run(work)
+        result = self._record_one(_decision_row(policy, decision, context, at, decision_id))
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     def record_many(
         self, entries: Sequence[tuple[str, Decision, Any, str | None]], *, at: datetime | None = None,
@@ -71,42 +65,41 @@ class DecisionLog:
         :class:`ValidationError`, or :class:`DuplicateNameError` for an id already logged or
         repeated in ``entries``). The entries without an error are committed together.
         """
-        outcome: list[str | Exception] = []
-        rows: list[LoggedDecision] = []
+        planned: list[LoggedDecision | ValidationError] = []
         for policy, decision, context, decision_id in entries:
             try:
-                rows.append(_decision_row(policy, decision, context, at, decision_id))
-                outcome.append(rows[-1].decision_id)
+                planned.append(_decision_row(policy, decision, context, at, decision_id))
             except ValidationError as error:
-                outcome.append(error)
+                planned.append(error)
+        rows = [p for p in planned if isinstance(p, LoggedDecision)]
+        if not rows:
+            return [p for p in planned if isinstance(p, Exception)]  # every entry was refused
 
         def work(session: Any) -> list[str | Exception]:
             logged = rows_of.logged_ids(session, (row.decision_id for row in rows))
-            result, kept, new = list(outcome), iter(rows), []
-            for i, entry in enumerate(result):
-                if isinstance(entry, Exception):
-                    continue
-                row = next(kept)
-                if row.decision_id in logged:
-                    result[i] = _duplicate(row.decision_id)
+            result: list[str | Exception] = []
+            new = []
+            for p in planned:
+                if isinstance(p, Exception):
+                    result.append(p)
+                elif p.decision_id in logged:
+                    result.append(_duplicate(p.decision_id))
                 else:
-                    logged.add(row.decision_id)
-                    new.append(row)
+                    logged.add(p.decision_id)
+                    new.append(p)
+                    result.append(p.decision_id)
             rows_of.add_decisions(session, new)
             return result
 
-        if not rows:
-            return outcome
         try:
             return self.database.run(work)
         except IntegrityError:
             # Another writer logged one of these ids between the check and the insert: one
             # transaction per entry sorts out which.
-            return [entry if isinstance(entry, Exception) else self._record_one(row)
-                    for entry, row in zip(outcome, _rows_in_place(outcome, rows))]
+            return [p if isinstance(p, Exception) else self._record_one(p) for p in planned]
 
-    def _record_one(self, row: LoggedDecision | None) -> str | Exception:
-        assert row is not None
+    def _record_one(self, row: LoggedDecision) -> str | Exception:
+        """Store one decision in its own transaction; its id, or the duplicate error."""
 
         def work(session: Any) -> str:
             rows_of.add_decisions(session, [row])
@@ -202,12 +195,6 @@ def _decision_row(policy: str, decision: Decision, context: Any, at: datetime | 
 
 def _duplicate(decision_id: str) -> DuplicateNameError:
     return DuplicateNameError("decision_id", decision_id, "a decision with this id is already logged")
-
-
-def _rows_in_place(outcome: Sequence[str | Exception], rows: Sequence[LoggedDecision]) -> list[LoggedDecision | None]:
-    """``rows`` spread over the positions of ``outcome`` that are not errors (None at the others)."""
-    kept = iter(rows)
-    return [None if isinstance(entry, Exception) else next(kept) for entry in outcome]
 
 
 def _check_reward(value: object) -> None:

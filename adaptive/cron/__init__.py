@@ -1,3 +1,4 @@
 """What a cron round runs: TOML configs (``config``), creating or updating an experiment from
-one (``apply_config``), one experiment's round (``rounds``) under its lock (``locks``), and a
-fleet of due experiments (``fleet``). Metric sources are their own package (``adaptive.sources``)."""
+one (``apply_config``), one experiment's round (``rounds``, under the lock in
+``adaptive.storage.locks``), and a fleet of due experiments (``fleet``). Metric sources are
+their own package (``adaptive.sources``)."""

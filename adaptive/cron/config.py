@@ -183,13 +183,13 @@ def _metrics(data: Mapping[str, Any]) -> dict[str, Any]:
     if kind not in METRIC_SOURCE_KINDS:
         raise unknown_kind(kind)
     if kind == "events":
-        from adaptive.sources.events import parse_events_spec  # the sources package imports this module
+        from adaptive.sources.events import parse_events_spec  # pandas and the attribution SQL: only for this kind
 
         parse_events_spec(data)
         return dict(data)
     _no_unknown_keys(data, METRICS_KEYS[kind], "metrics")
     if kind == "sql" and isinstance(data.get("url"), str):
-        from adaptive.sources.base import check_no_password  # the sources package imports this module
+        from adaptive.sources.base import check_no_password  # config parsing stays free of the sources' imports
 
         check_no_password("metrics.url", data["url"])
     for key in METRICS_KEYS[kind] - {"kind", "timeout"}:

@@ -15,8 +15,9 @@ from adaptive.errors import ValidationError
 
 ENV = "ADAPTIVE_DEVICE"
 # Under ``auto``, experiments with fewer completed observations than this fit and propose on
-# the CPU: below it a suggest was faster on the CPU than on an H200 (launch-bound acquisition,
-# fits under a second either way); measured in benchmarks/results/gpu_acquisition_cuda.md.
+# the CPU. Measured (docs/benchmarks.md, Device): at 50 a fit and a point took 0.26 s on two
+# CPU cores and 0.31 s on an H200; at 500, 0.76 s and 0.44 s; the crossover lies between, and
+# a fresh process pays seconds to start CUDA on top, so the threshold sits at its low end.
 CUDA_FROM_OBSERVATIONS = 200
 
 

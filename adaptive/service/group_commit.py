@@ -31,7 +31,7 @@ class GroupCommitter:
         """``log``: a :class:`~adaptive.bandits.log.DecisionLog`."""
         self._log = log
         self._max_group = max_group
-        self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], concurrent.futures.Future[str]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], concurrent.futures.Future[str]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self.groups = 0  # transactions written, for /metrics and tests
@@ -44,13 +44,6 @@ class GroupCommitter:
         self._queue.put(((policy, decision, context, decision_id), future))
         return await asyncio.wrap_future(future)
 
-    def close(self) -> None:
-        """Write what is queued, then stop the thread."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-
     def _ensure_started(self) -> None:
         if self._thread is None:
             with self._start_lock:
@@ -60,23 +53,13 @@ class GroupCommitter:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            group = [first]
-            stop = False
+            group = [self._queue.get()]  # waits for the first; takes what queued behind it
             while len(group) < self._max_group:
                 try:
-                    item = self._queue.get_nowait()
+                    group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-                if item is None:
-                    stop = True
-                    break
-                group.append(item)
             self._write(group)
-            if stop:
-                return
 
     def _write(self, group: list[tuple[tuple[Any, ...], concurrent.futures.Future[str]]]) -> None:
         try:
