@@ -16,6 +16,12 @@ adaptive's methods always run afresh.
 Writes ``--out``.json (every run) and ``--out``.md (medians over seeds, ratios to Ax, the
 paired tests and the target check) with the command that made them. Progress is logged per
 finished run.
+
+A verdict run takes hours on two cores, so every run of this sitting (adaptive's and the
+rechecks) is also appended to ``--out``.runs.jsonl the moment it finishes, tagged with the
+git tree of ``adaptive/`` it ran; the same command started again takes the runs made by the
+same engine from there and runs only the rest. A change to ``adaptive/`` (or uncommitted
+edits there, which have no tree to name) starts afresh.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import logging
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -80,6 +87,27 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def engine_tree() -> str | None:
+    """The git tree of ``adaptive/`` at HEAD, or None when it has uncommitted edits (or no git)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "adaptive"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        tree = subprocess.run(["git", "rev-parse", "HEAD:adaptive"], cwd=root,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return None if dirty else tree
+
+
+def load_journal(path: Path, engine: str | None) -> dict[tuple, dict]:
+    """This verdict's earlier runs by key, those made by ``engine`` only (None: none at all)."""
+    if engine is None or not path.exists():
+        return {}
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {_key(r): r for r in rows if r.get("engine") == engine}
 
 
 def _key(row: dict) -> tuple:
@@ -211,6 +239,11 @@ def _recheck_lines(fresh: list[dict], store: dict[tuple, dict]) -> list[str]:
             "| method | problem | q | seed | stored score | this run | reproduced |", "|---|---|---|---|---|---|---|", *out]
 
 
+def _sittings(rows: list[dict]) -> str:
+    days = sorted({r["created"][:10] for r in rows if r.get("created")})
+    return ", ".join(days) or "unknown"
+
+
 def write_results(out: Path, title: str, meta: dict, rows: list[dict], table: str, lines: list[str]) -> None:
     """``out``.json (meta and every row) and ``out``.md (title, command, machine, ``lines``, table)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -246,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown problems or methods {unknown}; problems: {list(problems())}; methods: {list(METHODS)}")
 
     store = load_store(args.store) if args.store else {}
+    engine = engine_tree()
+    journal_path = Path(args.out).with_suffix(".runs.jsonl")
+    journal = load_journal(journal_path, engine)
+    if engine is None:
+        logger.warning("adaptive/ has uncommitted edits: this sitting's runs cannot be resumed later")
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     wanted = [  # by batch size, then problem in the order given: a long run fills whole rows early
         (m, p, s, b, args.n_init, args.n_bo)
@@ -253,19 +291,23 @@ def main(argv: list[str] | None = None) -> int:
         for s in seeds for m in args.methods
         if not (args.baselines_only and m not in BASELINES)
     ]
-    stored_rows, jobs = [], []
+    stored_rows, jobs, resumed = [], [], []
     for job in wanted:
         row = store.get(job) if job[0] in BASELINES else None
         if row is not None:
             stored_rows.append(row)
         if row is None or (job[2] < args.first_seed + args.recheck and job[0] in args.recheck_methods):
-            jobs.append(job)
-    logger.info("%d runs: %d from the store, %d to run", len(wanted), len(stored_rows), len(jobs))
+            if job in journal:
+                resumed.append(journal[job])
+            else:
+                jobs.append(job)
+    logger.info("%d runs: %d from the store, %d from %s, %d to run",
+                len(wanted), len(stored_rows), len(resumed), journal_path.name, len(jobs))
     # BoTorch compiles a fused C++ kernel for log-EHVI on first use (cached on disk):
     # build it once here so that no method's timing pays for it.
     if any(m.startswith("adaptive") for m in args.methods):
         _job("adaptive", "BraninCurrin", 0, 1, 3, 1)
-    fresh: list[dict] = []
+    fresh: list[dict] = list(resumed)
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers, initializer=_quiet_worker) as pool:
         futures = {pool.submit(_job, *job): job for job in jobs}
@@ -277,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
                 logger.error("[%d/%d] %s failed: %r", i, len(jobs), job[:4], exc)
                 continue
             fresh.append(row)
+            if engine is not None:
+                _append(journal_path, dict(row, engine=engine))
             if args.store and row["method"] in BASELINES and _key(row) not in store:
                 _append(args.store, row)
             logger.info(
@@ -297,12 +341,15 @@ def main(argv: list[str] | None = None) -> int:
         "command": command.strip(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(), "versions": _versions(), "n_init": args.n_init, "n_bo": args.n_bo,
         "torch_threads_per_job": 1, "store": str(args.store) if args.store else None,
+        "engine_tree": engine, "resumed_runs": len(resumed),
     }
     table = summarize(rows, args.methods, timing)
     write_results(Path(args.out), "BO benchmark", meta, rows + [dict(r, recheck=True) for r in fresh if r["method"] in BASELINES and _key(r) in store], table, [
         f"Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
         f"Budget: {args.n_init} initial + {args.n_bo} model-based trials; one torch thread per run.",
         *(["Baselines from the store " + str(args.store) + "; time ratios from this sitting's re-runs."] if timing else []),
+        *([f"Engine: git tree {engine} of adaptive/; {len(resumed)} of the runs taken from {journal_path.name} "
+           f"(earlier sittings of this command, same engine), dated {_sittings(fresh)}."] if resumed else []),
         *_recheck_lines(fresh, store),
     ])
     print(table)

@@ -17,6 +17,33 @@ def test_bo_compare_smoke(tmp_path):
     assert "| BraninCurrin | multi-objective | 2 | 1 |" in out.with_suffix(".md").read_text()
 
 
+def test_bo_compare_resumes_runs_of_the_same_engine(tmp_path, monkeypatch):
+    """A verdict cut off mid-way resumes from its journal, and only with the engine that made the runs."""
+    out = tmp_path / "bo"
+    argv = ["--problems", "BraninCurrin", "--methods", "adaptive", "sobol", "--seeds", "1", "--batches", "1",
+            "--n-init", "3", "--n-bo", "1", "--workers", "1", "--out", str(out)]
+    journal = out.with_suffix(".runs.jsonl")
+    monkeypatch.setattr(bo_compare, "engine_tree", lambda: "tree-a")
+    assert bo_compare.main(argv) == 0
+    first = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert {(r["method"], r["engine"]) for r in first} == {("adaptive", "tree-a"), ("sobol", "tree-a")}
+
+    assert bo_compare.main(argv) == 0  # same engine: nothing runs again
+    assert len(journal.read_text().splitlines()) == 2
+    rows = json.loads(out.with_suffix(".json").read_text())
+    assert rows["meta"]["resumed_runs"] == 2
+    assert sorted(r["created"] for r in rows["rows"]) == sorted(r["created"] for r in first)
+
+    monkeypatch.setattr(bo_compare, "engine_tree", lambda: "tree-b")  # another engine: everything runs afresh
+    assert bo_compare.main(argv) == 0
+    assert len(journal.read_text().splitlines()) == 4
+    assert json.loads(out.with_suffix(".json").read_text())["meta"]["resumed_runs"] == 0
+
+    monkeypatch.setattr(bo_compare, "engine_tree", lambda: None)  # uncommitted edits: nothing kept, nothing reused
+    assert bo_compare.main(argv) == 0
+    assert len(journal.read_text().splitlines()) == 4
+
+
 def test_output_warping_smoke(tmp_path):
     from benchmarks import output_warping
 
