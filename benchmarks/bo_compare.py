@@ -19,14 +19,17 @@ finished run.
 
 A verdict run takes hours on two cores, so every run of this sitting (adaptive's and the
 rechecks) is also appended to ``--out``.runs.jsonl the moment it finishes, tagged with the
-git tree of ``adaptive/`` it ran; the same command started again takes the runs made by the
-same engine from there and runs only the rest. A change to ``adaptive/`` (or uncommitted
-edits there, which have no tree to name) starts afresh.
+engine that made it: the git blob id of every file of ``adaptive/`` (and of the migrations)
+loaded by the run. The same command started again takes from there each run whose files are
+all unchanged and runs only the rest, so a change to the events pipeline or the service does
+not restart a verdict, while any change to code the optimizer ran does. (Files edited while
+a run is in flight are not supported: the ids are read as the run ends.)
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -57,6 +60,7 @@ def _job(method: str, problem: str, seed: int, batch: int, n_init: int, n_bo: in
     result = METHODS[method](p, seed, batch, n_init, n_bo)
     truths = [p.truth(x) for x in result.params]
     return {
+        "engine_files": engine_files(),
         "method": method, "problem": problem, "seed": seed, "batch": batch, "n_init": n_init, "n_bo": n_bo,
         "score": p.score(result.params, result.recommended), "n_trials": len(result.params),
         "n_feasible": sum(p.feasible(x, o) for x, o in zip(result.params, truths)),
@@ -89,25 +93,72 @@ def _versions() -> dict[str, str]:
     return out
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _blob_id(path: Path) -> str:
+    """git's id of the file's content (``git hash-object``), so a file can be matched to commits."""
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def engine_files() -> dict[str, str]:
+    """Blob id by path (relative to the repository) of every ``adaptive`` module this process
+    has loaded, and of every migration (a fresh database runs them all)."""
+    files = {
+        Path(module.__file__).resolve()
+        for name, module in list(sys.modules.items())
+        if (name == "adaptive" or name.startswith("adaptive.")) and getattr(module, "__file__", None)
+    }
+    files |= set((ROOT / "migrations").rglob("*.py"))
+    out = {}
+    for path in sorted(files):
+        try:
+            out[str(path.relative_to(ROOT))] = _blob_id(path)
+        except (OSError, ValueError):  # a file outside this checkout (an installed copy): not comparable
+            out[str(path)] = "unknown"
+    return out
+
+
+def same_engine(row: dict) -> bool:
+    """Whether every file the row's run loaded is unchanged in this checkout."""
+    files = row.get("engine_files")
+    if not files:
+        return False
+    for rel, blob in files.items():
+        path = ROOT / rel
+        if blob == "unknown" or not path.is_file() or _blob_id(path) != blob:
+            return False
+    return True
+
+
 def engine_tree() -> str | None:
     """The git tree of ``adaptive/`` at HEAD, or None when it has uncommitted edits (or no git)."""
-    root = Path(__file__).resolve().parent.parent
     try:
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "adaptive"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "adaptive"], cwd=ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
-        tree = subprocess.run(["git", "rev-parse", "HEAD:adaptive"], cwd=root,
+        tree = subprocess.run(["git", "rev-parse", "HEAD:adaptive"], cwd=ROOT,
                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return None if dirty else tree
 
 
+def _without_engine(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in ("engine", "engine_files")}
+
+
 def load_journal(path: Path, engine: str | None) -> dict[tuple, dict]:
-    """This verdict's earlier runs by key, those made by ``engine`` only (None: none at all)."""
-    if engine is None or not path.exists():
+    """This verdict's earlier runs by key, those made by the engine of this checkout only: every
+    file they loaded unchanged, or (runs journalled before the files were) the same git tree of
+    ``adaptive/`` as ``engine``."""
+    if not path.exists():
         return {}
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return {_key(r): r for r in rows if r.get("engine") == engine}
+    return {
+        _key(r): r for r in rows
+        if same_engine(r) or (not r.get("engine_files") and engine is not None and r.get("engine") == engine)
+    }
 
 
 def _key(row: dict) -> tuple:
@@ -282,8 +333,6 @@ def main(argv: list[str] | None = None) -> int:
     engine = engine_tree()
     journal_path = Path(args.out).with_suffix(".runs.jsonl")
     journal = load_journal(journal_path, engine)
-    if engine is None:
-        logger.warning("adaptive/ has uncommitted edits: this sitting's runs cannot be resumed later")
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     wanted = [  # by batch size, then problem in the order given: a long run fills whole rows early
         (m, p, s, b, args.n_init, args.n_bo)
@@ -298,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             stored_rows.append(row)
         if row is None or (job[2] < args.first_seed + args.recheck and job[0] in args.recheck_methods):
             if job in journal:
-                resumed.append(journal[job])
+                resumed.append(_without_engine(journal[job]))
             else:
                 jobs.append(job)
     logger.info("%d runs: %d from the store, %d from %s, %d to run",
@@ -318,9 +367,9 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # noqa: BLE001 - one failing peer must not lose the whole run
                 logger.error("[%d/%d] %s failed: %r", i, len(jobs), job[:4], exc)
                 continue
+            files = row.pop("engine_files")
             fresh.append(row)
-            if engine is not None:
-                _append(journal_path, dict(row, engine=engine))
+            _append(journal_path, dict(row, engine=engine, engine_files=files))
             if args.store and row["method"] in BASELINES and _key(row) not in store:
                 _append(args.store, row)
             logger.info(
@@ -348,8 +397,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
         f"Budget: {args.n_init} initial + {args.n_bo} model-based trials; one torch thread per run.",
         *(["Baselines from the store " + str(args.store) + "; time ratios from this sitting's re-runs."] if timing else []),
-        *([f"Engine: git tree {engine} of adaptive/; {len(resumed)} of the runs taken from {journal_path.name} "
-           f"(earlier sittings of this command, same engine), dated {_sittings(fresh)}."] if resumed else []),
+        *([f"{len(resumed)} of the runs taken from {journal_path.name} (earlier sittings of this command, every "
+           f"file they loaded unchanged); runs dated {_sittings(fresh)}."] if resumed else []),
         *_recheck_lines(fresh, store),
     ])
     print(table)

@@ -17,31 +17,36 @@ def test_bo_compare_smoke(tmp_path):
     assert "| BraninCurrin | multi-objective | 2 | 1 |" in out.with_suffix(".md").read_text()
 
 
-def test_bo_compare_resumes_runs_of_the_same_engine(tmp_path, monkeypatch):
-    """A verdict cut off mid-way resumes from its journal, and only with the engine that made the runs."""
+def test_bo_compare_resumes_runs_whose_engine_files_are_unchanged(tmp_path, monkeypatch):
+    """A verdict cut off mid-way resumes from its journal: a run is reused while every file of
+    adaptive/ it loaded is unchanged, and runs again once one of them changes."""
     out = tmp_path / "bo"
     argv = ["--problems", "BraninCurrin", "--methods", "adaptive", "sobol", "--seeds", "1", "--batches", "1",
             "--n-init", "3", "--n-bo", "1", "--workers", "1", "--out", str(out)]
     journal = out.with_suffix(".runs.jsonl")
-    monkeypatch.setattr(bo_compare, "engine_tree", lambda: "tree-a")
     assert bo_compare.main(argv) == 0
     first = [json.loads(line) for line in journal.read_text().splitlines()]
-    assert {(r["method"], r["engine"]) for r in first} == {("adaptive", "tree-a"), ("sobol", "tree-a")}
+    by_method = {r["method"]: r for r in first}
+    assert set(by_method) == {"adaptive", "sobol"}
+    loaded = by_method["adaptive"]["engine_files"]
+    assert "adaptive/experiment.py" in loaded and "adaptive/generation/strategy.py" in loaded
+    assert any(f.startswith("migrations/versions/") for f in loaded)
+    assert "adaptive/service/app.py" not in loaded  # the service is not part of the optimizer
+    assert "engine_files" not in json.loads(out.with_suffix(".json").read_text())["rows"][0]
 
-    assert bo_compare.main(argv) == 0  # same engine: nothing runs again
+    assert bo_compare.main(argv) == 0  # nothing changed: nothing runs again
     assert len(journal.read_text().splitlines()) == 2
     rows = json.loads(out.with_suffix(".json").read_text())
     assert rows["meta"]["resumed_runs"] == 2
     assert sorted(r["created"] for r in rows["rows"]) == sorted(r["created"] for r in first)
 
-    monkeypatch.setattr(bo_compare, "engine_tree", lambda: "tree-b")  # another engine: everything runs afresh
+    # the same journal seen from a checkout where a file the adaptive run loaded differs
+    edited = dict(by_method["adaptive"], engine_files=dict(loaded, **{"adaptive/experiment.py": "0" * 40}))
+    journal.write_text(json.dumps(edited) + "\n" + json.dumps(by_method["sobol"]) + "\n")
+    monkeypatch.setattr(bo_compare, "engine_tree", lambda: None)
     assert bo_compare.main(argv) == 0
-    assert len(journal.read_text().splitlines()) == 4
-    assert json.loads(out.with_suffix(".json").read_text())["meta"]["resumed_runs"] == 0
-
-    monkeypatch.setattr(bo_compare, "engine_tree", lambda: None)  # uncommitted edits: nothing kept, nothing reused
-    assert bo_compare.main(argv) == 0
-    assert len(journal.read_text().splitlines()) == 4
+    assert json.loads(out.with_suffix(".json").read_text())["meta"]["resumed_runs"] == 1  # sobol's only
+    assert [json.loads(line)["method"] for line in journal.read_text().splitlines()][2:] == ["adaptive"]
 
 
 def test_output_warping_smoke(tmp_path):
