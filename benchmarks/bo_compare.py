@@ -154,9 +154,8 @@ def load_journal(path: Path, engine: str | None) -> dict[tuple, dict]:
     ``adaptive/`` as ``engine``."""
     if not path.exists():
         return {}
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return {
-        _key(r): r for r in rows
+        _key(r): r for r in _read_lines(path)
         if same_engine(r) or (not r.get("engine_files") and engine is not None and r.get("engine") == engine)
     }
 
@@ -165,12 +164,25 @@ def _key(row: dict) -> tuple:
     return (row["method"], row["problem"], row["seed"], row["batch"], row.get("n_init", 8), row.get("n_bo", 20))
 
 
+def _read_lines(path: Path) -> list[dict]:
+    """The rows of a JSON-lines file; a last line cut short (a copy taken mid-append) is skipped."""
+    rows = []
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i < len(lines) - 1:
+                raise
+            logger.warning("%s: its last line is cut short; skipped", path)
+    return rows
+
+
 def load_store(path: Path) -> dict[tuple, dict]:
     """Stored baseline runs by (method, problem, seed, batch, n_init, n_bo); the last one of a key wins."""
     if not path.exists():
         return {}
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return {_key(r): r for r in rows}
+    return {_key(r): r for r in _read_lines(path)}
 
 
 def _append(path: Path, row: dict) -> None:

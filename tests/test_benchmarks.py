@@ -145,3 +145,13 @@ def test_service_http_smoke(tmp_path):
     assert [r["route"].split(" (")[0] for r in rows] == [
         "GET assignment", "in-process serving.assign", "POST assignments", "GET distribution", "POST decision"]
     assert all(r["items_per_s"] > 0 for r in rows)
+
+
+def test_a_store_copied_mid_append_loses_only_its_cut_last_line(tmp_path):
+    store = tmp_path / "store.jsonl"
+    store.write_text('{"method": "ax", "problem": "P", "seed": 0, "batch": 1, "score": 1.5}\n{"method": "ax", "pro')
+    assert bo_compare.load_store(store) == {("ax", "P", 0, 1, 8, 20): {
+        "method": "ax", "problem": "P", "seed": 0, "batch": 1, "score": 1.5}}
+    store.write_text('{"method": "ax", "pro\n{"method": "ax", "problem": "P", "seed": 0, "batch": 1}\n')
+    with pytest.raises(json.JSONDecodeError):  # damage inside the file is not a cut-off copy
+        bo_compare.load_store(store)
