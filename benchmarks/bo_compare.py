@@ -125,6 +125,8 @@ def same_engine(row: dict) -> bool:
     files = row.get("engine_files")
     if not files:
         return False
+    if any(str(m.relative_to(ROOT)) not in files for m in (ROOT / "migrations").rglob("*.py")):
+        return False  # a migration added since: a fresh database would differ
     for rel, blob in files.items():
         path = ROOT / rel
         if blob == "unknown" or not path.is_file() or _blob_id(path) != blob:
