@@ -294,8 +294,8 @@ def _resolve_paths(
     if metrics.get("kind") == "file" and isinstance(metrics.get("path"), str):
         metrics["path"] = resolved(metrics["path"])
     if metrics.get("kind") == "events":
-        for table in ("intents", "treatments", "activity"):
-            if isinstance(metrics.get(table), str) and "://" not in metrics[table]:
+        for table in ("intents", "treatments", "activity", "state"):
+            if isinstance(metrics.get(table), str) and metrics[table] and "://" not in metrics[table]:
                 metrics[table] = resolved(metrics[table])
     if isinstance(export.get("path"), str):
         export["path"] = resolved(export["path"])

@@ -7,7 +7,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,7 @@ class EventMetrics:
     engine: str
     seconds: float = 0.0
     event_metrics: list[str] = field(default_factory=list)
+    recomputed_days: list[date] | None = None  # incremental computations: the days attributed afresh
 
     def observations(self, experiment: str, *, view: str = "itt") -> list[tuple[int, str, float, float | None]]:
         """``(trial, metric, mean, sem)`` rows for ``experiment``'s arms that are trial ids,
@@ -110,27 +111,17 @@ def compute_metrics(
     runner = make_engine(engine, **(engine_options or {}))
     owned = isinstance(engine, str)
     try:
-        columns = {}
-        for table, data in (("intents", intents), ("treatments", treatments), ("activity", activity)):
-            columns[table] = runner.register(table, data)
-            missing = [c for c in TABLES[table] if c not in columns[table]]
-            if missing:
-                raise ValidationError(f"{table}.{missing[0]}", None, f"missing column; {table} has {columns[table]}")
+        columns = register_logs(runner, {"intents": intents, "treatments": treatments, "activity": activity})
         for sql in query.staging_views(runner.dialect, columns):
             runner.execute(sql)
         for table in TABLES:
-            _validate(runner, table)
-        for name, select in query.attribution_views(
-            watermark_us=watermark_us, exposure_us=_us(settings.exposure_window),
-            attribution_us=_us(settings.attribution_window), touch=settings.touch,
-        ) + query.value_views(events):
-            runner.materialize(name, select)
-        frames = [_stats(runner.fetch(query.stats_query(v, events, ratios)), v, events, ratios) for v in VIEWS]
+            validate(runner, table)
+        attribute(runner, events, settings, watermark_us)
         result = EventMetrics(
-            metrics=pd.concat(frames, ignore_index=True).sort_values(["experiment", "arm", "view", "metric"], ignore_index=True),
-            rewards=_rewards(runner.fetch(query.rewards_query(events)), events),
-            treatments_without_intent=_with_ts(runner.fetch("SELECT * FROM v_orphans ORDER BY event_id")),
-            intents_never_treated=_with_ts(runner.fetch(
+            metrics=metric_table(runner, events, ratios),
+            rewards=rewards_frame(runner.fetch(query.rewards_query(events)), events),
+            treatments_without_intent=with_ts(runner.fetch("SELECT * FROM v_orphans ORDER BY event_id")),
+            intents_never_treated=with_ts(runner.fetch(
                 "SELECT decision_id, member_id, experiment, arm, policy_version, propensity, ts_us "
                 "FROM v_decisions WHERE exposed_us IS NULL ORDER BY decision_id"
             )),
@@ -151,11 +142,38 @@ def compute_metrics(
     return result
 
 
+def register_logs(runner: Engine, logs: dict[str, LogInput]) -> dict[str, list[str]]:
+    """Register each log as ``raw_<table>``; its columns by table. A missing column is refused."""
+    columns = {}
+    for table, data in logs.items():
+        columns[table] = runner.register(table, data)
+        missing = [c for c in TABLES[table] if c not in columns[table]]
+        if missing:
+            raise ValidationError(f"{table}.{missing[0]}", None, f"missing column; {table} has {columns[table]}")
+    return columns
+
+
+def attribute(runner: Engine, events: list[EventMetric], settings: AttributionSettings, watermark_us: int) -> None:
+    """Materialize the attribution (``v_`` relations of :mod:`adaptive.events.query`) over ``stg_``."""
+    for name, select in query.attribution_views(
+        watermark_us=watermark_us, exposure_us=_us(settings.exposure_window),
+        attribution_us=_us(settings.attribution_window), touch=settings.touch,
+    ) + query.value_views(events):
+        runner.materialize(name, select)
+
+
+def metric_table(runner: Engine, events: list[EventMetric], ratios: list[RatioMetric]) -> pd.DataFrame:
+    """Per experiment, arm, view and metric: ``n``, ``mean`` and ``sem`` from ``v_decisions``
+    and ``v_values_<view>``."""
+    frames = [_stats(runner.fetch(query.stats_query(v, events, ratios)), v, events, ratios) for v in VIEWS]
+    return pd.concat(frames, ignore_index=True).sort_values(["experiment", "arm", "view", "metric"], ignore_index=True)
+
+
 def _us(delta) -> int:
     return delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds
 
 
-def _validate(runner: Engine, table: str) -> None:
+def validate(runner: Engine, table: str) -> None:
     sql, checks = query.validation_query(runner.dialect, table)
     row = runner.fetch(sql).iloc[0]
     for i, (label, column) in enumerate(checks):
@@ -193,13 +211,13 @@ def _stats(raw: pd.DataFrame, view: str, events: list[EventMetric], ratios: list
     return frame
 
 
-def _with_ts(frame: pd.DataFrame) -> pd.DataFrame:
+def with_ts(frame: pd.DataFrame) -> pd.DataFrame:
     """``ts_us`` (integer microseconds) -> ``ts`` (UTC timestamps)."""
     frame["ts"] = pd.to_datetime(frame.pop("ts_us").astype("Int64"), unit="us", utc=True)
     return frame
 
 
-def _rewards(raw: pd.DataFrame, events: list[EventMetric]) -> pd.DataFrame:
+def rewards_frame(raw: pd.DataFrame, events: list[EventMetric]) -> pd.DataFrame:
     frame = raw.rename(columns={f"m{i}": m.name for i, m in enumerate(events)})
     frame["decided_at"] = pd.to_datetime(frame.pop("ts_us").astype("int64"), unit="us", utc=True)
     exposed = frame.pop("exposed_us")

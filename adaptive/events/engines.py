@@ -4,13 +4,18 @@ Both register the three logs as ``raw_<table>`` from a pandas DataFrame, a Parqu
 or CSV file (or folder/glob of Parquet files) or a SQL table (:class:`SQLTable`), and run :mod:`adaptive.events.query`'s
 SQL. Spark is imported only when used (``pip install adaptive-experiments[spark]``,
 and a Java runtime).
+
+On a Spark cluster the executors run on other hosts: a DataFrame is handed to Spark as Arrow
+record batches through the driver (no file on the driver's disk), and a log given as a path
+must be a URL every executor reaches (``s3a://``, ``hdfs://``, ``abfss://``, ``gs://``, or
+``file://`` for a folder mounted at the same place on every host); a bare path is refused
+there, because it names a file on the driver only.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
-import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
@@ -48,10 +53,10 @@ class SQLTable:
 
 LogInput: TypeAlias = "pd.DataFrame | SQLTable | str | Path"
 
-DUCKDB = Dialect(micros="epoch_us({0})", not_finite="(NOT isfinite({0}))", string_type="VARCHAR")
+DUCKDB = Dialect(micros="epoch_us({0})", not_finite="(NOT isfinite({0}))", string_type="VARCHAR", int_div="({0} // {1})")
 SPARK = Dialect(
     micros="unix_micros({0})", not_finite="(isnan({0}) OR {0} IN (double('inf'), double('-inf')))",
-    string_type="STRING",
+    string_type="STRING", int_div="({0} div {1})",
 )
 
 
@@ -61,6 +66,9 @@ class Engine(Protocol):
 
     def register(self, table: str, data: LogInput) -> list[str]:
         """Register ``data`` as ``raw_<table>``; return its column names."""
+
+    def register_frame(self, name: str, frame: pd.DataFrame) -> None:
+        """Register ``frame`` as relation ``name``."""
 
     def execute(self, sql: str) -> None: ...
 
@@ -112,13 +120,18 @@ class DuckDBEngine:
             self.con.register(f"raw_{table}_frame", data)
             source = f"raw_{table}_frame"
         else:
-            path = Path(data)
+            path = Path(str(data).removeprefix("file://"))
             _check_exists(path, table)
             kind = _kind(path, table)
-            target = str(path / "*.parquet") if path.is_dir() else str(path)
+            # A folder is read with its subfolders: date partitions (dt=2026-01-05/part-0.parquet) included.
+            target = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
             source = f"read_parquet('{_escape(target)}')" if kind == "parquet" else f"read_csv_auto('{_escape(target)}', header=true)"
         self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW raw_{table} AS SELECT * FROM {source}")
         return [row[0] for row in self.con.execute(f"DESCRIBE raw_{table}").fetchall()]
+
+    def register_frame(self, name: str, frame: pd.DataFrame) -> None:
+        self.con.register(f"{name}_frame", frame)
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS SELECT * FROM {name}_frame")
 
     def execute(self, sql: str) -> None:
         self.con.execute(sql)
@@ -136,19 +149,26 @@ class DuckDBEngine:
 
 
 class SparkEngine:
-    """Spark SQL on ``master`` (``local[*]`` by default; a cluster URL in production), or on
-    an existing ``session``. DataFrames are handed over as Parquet files in a temporary folder."""
+    """Spark SQL on ``master`` (``local[*]`` by default; a cluster URL such as
+    ``spark://host:7077`` in production), or on an existing ``session``. DataFrames reach
+    the executors as Arrow batches through the driver; paths must be URLs every executor
+    reaches unless Spark runs in this process (``local``)."""
 
     name = "spark"
     dialect = SPARK
 
     def __init__(self, master: str = "local[*]", *, session: Any = None, config: dict[str, str] | None = None) -> None:
         self._owned = session is None
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ValidationError("engine", "spark", "needs PySpark: pip install 'adaptive-experiments[spark]'") from exc
+        with warnings.catch_warnings():
+            # Imported by PySpark on first use of some DataFrame methods; it warns once per
+            # process that pandas 3 is untested. Nothing here converts through pandas.
+            warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+            import pyspark.testing.utils  # noqa: F401
         if session is None:
-            try:
-                from pyspark.sql import SparkSession
-            except ImportError as exc:  # pragma: no cover - depends on the install
-                raise ValidationError("engine", "spark", "needs PySpark: pip install 'adaptive-experiments[spark]'") from exc
             builder = (
                 SparkSession.builder.master(master).appName("adaptive-events")
                 .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
@@ -160,31 +180,56 @@ class SparkEngine:
             session.sparkContext.setLogLevel("ERROR")
         self.spark = session
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
-        self._tmp = tempfile.TemporaryDirectory(prefix="adaptive-spark-")
+        self.local = str(self.spark.sparkContext.master).startswith("local")
 
     def register(self, table: str, data: LogInput) -> list[str]:
         if isinstance(data, SQLTable):
             data = data.read()
         if isinstance(data, pd.DataFrame):
-            # A new file per call: Spark caches file listings of earlier reads.
-            path = Path(self._tmp.name) / f"{table}-{uuid.uuid4().hex}.parquet"
-            frame = data.copy()
-            for column in frame.columns:
-                if pd.api.types.is_datetime64_any_dtype(frame[column]):
-                    # Spark reads Parquet timestamps in microseconds.
-                    frame[column] = frame[column].astype("datetime64[us, UTC]") if getattr(frame[column].dt, "tz", None) else frame[column].astype("datetime64[us]")
-            frame.to_parquet(path, index=False)
-            df = self.spark.read.parquet(str(path))
+            df = self._from_pandas(data)
         else:
-            path = Path(data)
-            _check_exists(path, table)
+            text = str(data)
+            if "://" in text and not text.startswith("file://"):
+                path, url = Path(text.split("://", 1)[1]), text  # remote storage: Spark checks it exists
+            else:
+                if not self.local and not text.startswith("file://"):
+                    raise ValidationError(
+                        table, text, "is a path on this host's disk, which executors on other hosts cannot read: give "
+                        "a URL every executor reaches (s3a://, hdfs://, abfss://, gs://, or file:///... for a folder "
+                        "mounted at the same place on every host)",
+                    )
+                path = Path(text.removeprefix("file://"))
+                _check_exists(path, table)
+                url = "file://" + str(path.absolute()) if text.startswith("file://") else str(path)
             kind = _kind(path, table)
+            reader = self.spark.read.option("recursiveFileLookup", "true") if kind == "parquet" and "*" not in path.name else self.spark.read
             df = (
-                self.spark.read.parquet(str(path)) if kind == "parquet"
-                else self.spark.read.option("header", True).option("inferSchema", True).csv(str(path))
+                reader.parquet(url) if kind == "parquet"
+                else self.spark.read.option("header", True).option("inferSchema", True).csv(url)
             )
         df.createOrReplaceTempView(f"raw_{table}")
         return list(df.columns)
+
+    def register_frame(self, name: str, frame: pd.DataFrame) -> None:
+        self._from_pandas(frame).createOrReplaceTempView(name)
+
+    def _from_pandas(self, frame: pd.DataFrame) -> Any:
+        """The frame as a Spark DataFrame built from Arrow record batches sent by the driver:
+        nothing is written to the driver's disk, so executors on other hosts get the rows."""
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        # Spark keeps microseconds; Arrow timestamps in other units are converted first.
+        fields = [
+            pa.field(f.name, pa.timestamp("us", tz=f.type.tz)) if pa.types.is_timestamp(f.type) else f
+            for f in table.schema
+        ]
+        table = table.cast(pa.schema(fields))
+        with warnings.catch_warnings():
+            # PySpark warns on every conversion that it is not yet tested with pandas 3; the
+            # Arrow path used here does not go through pandas (engines-agree test).
+            warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+            return self.spark.createDataFrame(table)
 
     def execute(self, sql: str) -> None:
         self.spark.sql(sql)
@@ -199,7 +244,6 @@ class SparkEngine:
         return pd.DataFrame([tuple(r) for r in df.collect()], columns=df.columns)
 
     def close(self) -> None:
-        self._tmp.cleanup()
         if self._owned:
             self.spark.stop()
 

@@ -30,14 +30,16 @@ class Dialect:
     micros: str  # format string: '{0}' -> integer microseconds since the epoch of timestamp {0}
     not_finite: str  # format string: '{0}' -> true when float {0} is NaN or infinite
     string_type: str = "STRING"
+    int_div: str = "({0} div {1})"  # format string: integer division (floor, for non-negative numbers)
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def staging_views(dialect: Dialect, columns: dict[str, list[str]]) -> list[str]:
-    """``stg_<table>`` views with typed columns; ``columns`` lists each raw table's columns."""
+def staging_views(dialect: Dialect, columns: dict[str, list[str]], *, prefix: str = "stg_", where: str | None = None) -> list[str]:
+    """``stg_<table>`` (``<prefix><table>``) views with typed columns; ``columns`` lists each raw
+    table's columns; ``where`` filters the raw rows (a condition on ``ts``, see :func:`ts_within`)."""
     out = []
     for table, spec in TABLES.items():
         cols = []
@@ -53,8 +55,104 @@ def staging_views(dialect: Dialect, columns: dict[str, list[str]]) -> list[str]:
             dialect.micros.format("CAST(ingested_at AS TIMESTAMP)") if "ingested_at" in columns[table] else ts
         )
         cols += [f"{ts} AS ts_us", f"COALESCE({ingested}, {ts}) AS ing_us"]
-        out.append(f"CREATE OR REPLACE TEMPORARY VIEW stg_{table} AS SELECT {', '.join(cols)} FROM raw_{table}")
+        condition = f" WHERE {where}" if where else ""
+        out.append(f"CREATE OR REPLACE TEMPORARY VIEW {prefix}{table} AS SELECT {', '.join(cols)} FROM raw_{table}{condition}")
     return out
+
+
+DAY_US = 86_400_000_000
+
+
+def _timestamp(us: int) -> str:
+    from datetime import datetime, timedelta, timezone
+
+    at = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
+    return f"TIMESTAMP '{at:%Y-%m-%d %H:%M:%S.%f}'"
+
+
+def ts_within(intervals: list[tuple[int, int]]) -> str:
+    """A condition on a raw log's ``ts``: within one of the ``[start, end)`` intervals (integer
+    microseconds). Written on the column itself so Parquet readers skip files and row groups
+    outside them."""
+    parts = [f"(CAST(ts AS TIMESTAMP) >= {_timestamp(a)} AND CAST(ts AS TIMESTAMP) < {_timestamp(b)})" for a, b in intervals]
+    return " OR ".join(parts) if parts else "FALSE"
+
+
+def micros_within(column: str, intervals: list[tuple[int, int]]) -> str:
+    """A condition: integer microseconds ``column`` within one of the ``[start, end)`` intervals."""
+    parts = [f"({column} >= {a} AND {column} < {b})" for a, b in intervals]
+    return " OR ".join(parts) if parts else "FALSE"
+
+
+def day_of(dialect: Dialect, column: str) -> str:
+    """The UTC day number (days since 1970-01-01) of integer microseconds ``column``."""
+    return dialect.int_div.format(column, DAY_US)
+
+
+def touched_days_query(dialect: Dialect, table: str, since_us: int | None, watermark_us: int) -> str:
+    """The days (of ``ts``) holding rows of ``table`` ingested after ``since`` and by the
+    watermark (every day by the watermark without ``since``); a null day means a row without a time."""
+    after = f"ing_us > {since_us} AND " if since_us is not None else ""
+    return f"SELECT DISTINCT {day_of(dialect, 'ts_us')} AS day FROM stg_all_{table} WHERE {after}ing_us <= {watermark_us}"
+
+
+def after_watermark_query(watermark_us: int) -> str:
+    return " + ".join(f"(SELECT COUNT(*) FROM stg_all_{t} WHERE ing_us > {watermark_us})" for t in TABLES) + " AS after_watermark"
+
+
+def decisions_query(dialect: Dialect, metrics: list[EventMetric], days: list[tuple[int, int]]) -> str:
+    """Per decision made within ``days`` (intervals of microseconds): the decision, its exposure
+    and each event metric's attributed value in both views (0 where nothing was attributed)."""
+    values = [f"CAST(COALESCE(i.m{k}, 0) AS DOUBLE) AS itt_m{k}" for k in range(len(metrics))]
+    values += [f"CAST(COALESCE(t.m{k}, 0) AS DOUBLE) AS treated_m{k}" for k in range(len(metrics))]
+    return (
+        "SELECT d.decision_id, d.member_id, d.experiment, d.arm, d.policy_version, d.propensity, d.ts_us, "
+        f"d.exposed_us, d.n_shown, {', '.join(values)} FROM v_decisions d "
+        "LEFT JOIN v_values_itt i ON d.decision_id = i.decision_id "
+        "LEFT JOIN v_values_treated t ON d.decision_id = t.decision_id "
+        f"WHERE {micros_within('d.ts_us', days)}"
+    )
+
+
+def stored_decision_views(metrics: list[EventMetric]) -> list[tuple[str, str]]:
+    """``v_decisions`` and ``v_values_<view>`` rebuilt from stored per-decision rows
+    (``state_decisions``, as :func:`decisions_query` made them), for the same statistics SQL."""
+    views = [("v_decisions", "SELECT decision_id, member_id, experiment, arm, policy_version, propensity, ts_us, "
+                             "exposed_us, n_shown FROM state_decisions")]
+    for view in ("itt", "treated"):
+        cols = ", ".join(f"{view}_m{k} AS m{k}" for k in range(len(metrics)))
+        views.append((f"v_values_{view}", f"SELECT decision_id, {cols} FROM state_decisions"))
+    return views
+
+
+def daily_counts_query(dialect: Dialect, watermark_us: int, days: list[tuple[int, int]]) -> str:
+    """Per day (of each row's own ``ts``) within ``days``: rows used, duplicates dropped,
+    treatments without intent and unattributed activity, the additive parts of the counts."""
+    day = day_of(dialect, "ts_us")
+    where = micros_within("ts_us", days)
+    parts = []
+    for table in TABLES:
+        parts.append(f"SELECT {day} AS day, '{table}' AS name, COUNT(*) AS n FROM v_{table} WHERE {where} GROUP BY {day}")
+        parts.append(
+            f"SELECT {day} AS day, 'staged_{table}' AS name, COUNT(*) AS n FROM stg_{table} "
+            f"WHERE ing_us <= {watermark_us} AND ({where}) GROUP BY {day}"
+        )
+    parts.append(f"SELECT {day} AS day, 'treatments_without_intent' AS name, COUNT(*) AS n FROM v_orphans WHERE {where} GROUP BY {day}")
+    parts.append(
+        f"SELECT {day_of(dialect, 'a.ts_us')} AS day, 'unattributed_activity' AS name, COUNT(*) AS n FROM v_activity a "
+        "LEFT JOIN (SELECT DISTINCT event_id FROM v_attr_itt) t ON a.event_id = t.event_id "
+        f"WHERE t.event_id IS NULL AND ({micros_within('a.ts_us', days)}) GROUP BY {day_of(dialect, 'a.ts_us')}"
+    )
+    return " UNION ALL ".join(parts)
+
+
+def late_events_query(since_us: int | None) -> str:
+    if since_us is None:
+        return "SELECT 0 AS late_events"
+    return (
+        f"SELECT (SELECT COUNT(*) FROM v_activity WHERE ts_us <= {since_us} AND ing_us > {since_us}) + "
+        f"(SELECT COUNT(*) FROM v_treatments WHERE ts_us <= {since_us} AND ing_us > {since_us}) AS late_events"
+    )
 
 
 def validation_query(dialect: Dialect, table: str) -> tuple[str, list[tuple[str, str]]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,3 +85,58 @@ def generate_logs(
     dup = activity.sample(frac=0.01, random_state=seed)
     activity = pd.concat([activity, dup], ignore_index=True).sample(frac=1.0, random_state=seed + 1, ignore_index=True)
     return {"intents": intents, "treatments": treatments, "activity": activity}
+
+
+def generate_daily_logs(
+    members_per_day: int,
+    days: int,
+    *,
+    members: int | None = None,
+    late_share: float = 0.01,
+    late_days: tuple[float, float] = (2.0, 10.0),
+    seed: int = 0,
+    **options,
+) -> dict[str, pd.DataFrame]:
+    """``days`` consecutive days of :func:`generate_logs` (day ``i`` starts ``i`` days after
+    ``START``), ids unique across days, members drawn from a pool of ``members`` (default:
+    three days' worth) so that members come back on later days, and ``late_share`` of the
+    activity ingested ``late_days`` (from, to) days after it happened (late events landing in
+    old days)."""
+    rng = np.random.default_rng(seed)
+    pool = members or 3 * members_per_day
+    day_us = 86_400_000_000
+    out: dict[str, list[pd.DataFrame]] = {"intents": [], "treatments": [], "activity": []}
+    for day in range(days):
+        logs = generate_logs(members_per_day, seed=seed * 1000 + day, **options)
+        ids = rng.choice(pool, members_per_day, replace=False)
+        shift = pd.Timedelta(days=day)
+        for table, frame in logs.items():
+            frame = frame.copy()
+            number = frame["member_id"].str.slice(1).astype(int).to_numpy()
+            frame["member_id"] = [f"m{i}" for i in ids[number]]
+            id_column = "decision_id" if table == "intents" else "event_id"
+            frame[id_column] = f"{day}-" + frame[id_column]
+            frame["ts"] = frame["ts"] + shift
+            if "ingested_at" in frame:
+                frame["ingested_at"] = frame["ingested_at"] + shift
+            out[table].append(frame)
+    logs = {table: pd.concat(frames, ignore_index=True) for table, frames in out.items()}
+    activity = logs["activity"]
+    late = rng.random(len(activity)) < late_share
+    delay = rng.integers(int(late_days[0] * day_us), int(late_days[1] * day_us), int(late.sum()))
+    activity.loc[late, "ingested_at"] = activity.loc[late, "ts"] + pd.to_timedelta(delay, unit="us")
+    return logs
+
+
+def write_daily_partitions(frame: pd.DataFrame, folder: Path, *, until: datetime | None = None) -> Path:
+    """``frame`` as Parquet files partitioned by the UTC date of ``ts`` (``dt=YYYY-MM-DD/part-0.parquet``),
+    rows ingested after ``until`` left out (the log as it stood then)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if until is not None:
+        ingested = frame["ingested_at"] if "ingested_at" in frame else frame["ts"]
+        frame = frame[ingested <= pd.Timestamp(until)]
+    for day, part in frame.groupby(frame["ts"].dt.strftime("%Y-%m-%d")):
+        target = folder / f"dt={day}"
+        target.mkdir(exist_ok=True)
+        part.to_parquet(target / "part-0.parquet", index=False)
+    return folder

@@ -10,6 +10,8 @@
     exposure_window = "1h"
     attribution_window = "1d"
     touch = "last"                         # or "first"
+    state = "state/feed-ranking"           # optional: attribute only the days touched since the
+                                           # last round (adaptive.events.incremental), same numbers
 
     [[metrics.define]]                     # one per metric the experiment uses
     name = "minutes"
@@ -22,8 +24,10 @@
     denominator = "sessions"
 
 A log given as ``{url = "postgresql://...", table = "intents"}`` is read through SQLAlchemy.
-Arms in the logs are trial ids; each fetch recomputes from every row ingested so far
-(watermark: now), so late events count in the next round and nothing twice.
+Arms in the logs are trial ids; each fetch computes from every row ingested so far
+(watermark: now), so late events count in the next round and nothing twice. With ``state``,
+a fetch attributes again only the days holding rows ingested since the previous fetch (and
+their neighbours within the attribution's reach) and keeps the rest in that folder.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from adaptive.sources.base import DEFAULT_TIMEOUT, MetricSource
 from adaptive.trial import Trial
 
 KEYS = {"kind", "timeout", "intents", "treatments", "activity", "engine", "spark_master", "view", "exposure_window",
-        "attribution_window", "touch", "define"}
+        "attribution_window", "touch", "define", "state"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class EventsSourceSpec:
     engine: str
     engine_options: dict[str, Any]
     view: str
+    state: str | None = None
 
 
 def parse_events_spec(spec: Mapping[str, Any]) -> EventsSourceSpec:
@@ -96,8 +101,11 @@ def parse_events_spec(spec: Mapping[str, Any]) -> EventsSourceSpec:
     if view not in VIEWS:
         raise ValidationError("metrics.view", view, f"expected one of {VIEWS}")
 
+    state = spec.get("state")
+    if state is not None and (not isinstance(state, str) or not state):
+        raise ValidationError("metrics.state", state, "a folder path for the incremental state")
     check_metrics(metrics)
-    return EventsSourceSpec(logs, metrics, settings, engine, options, view)
+    return EventsSourceSpec(logs, metrics, settings, engine, options, view, state)
 
 
 class EventsSource(MetricSource):
@@ -106,8 +114,17 @@ class EventsSource(MetricSource):
 
     def fetch(self, experiment: str, trials: Sequence[Trial]) -> Iterable[Any]:
         s = self.spec
-        result = compute_metrics(
-            intents=s.logs["intents"], treatments=s.logs["treatments"], activity=s.logs["activity"], metrics=s.metrics, settings=s.settings, engine=s.engine, engine_options=s.engine_options,
-        )
+        if s.state is not None:
+            from adaptive.events.incremental import compute_metrics_incremental
+
+            result = compute_metrics_incremental(
+                intents=s.logs["intents"], treatments=s.logs["treatments"], activity=s.logs["activity"],
+                metrics=s.metrics, settings=s.settings, engine=s.engine, engine_options=s.engine_options, state=s.state,
+            )
+        else:
+            result = compute_metrics(
+                intents=s.logs["intents"], treatments=s.logs["treatments"], activity=s.logs["activity"],
+                metrics=s.metrics, settings=s.settings, engine=s.engine, engine_options=s.engine_options,
+            )
         wanted = {t.id for t in trials}
         return [row for row in result.observations(experiment, view=s.view) if row[0] in wanted]

@@ -37,3 +37,25 @@ def engine(request):
     if request.param == "duckdb":
         return "duckdb"
     return request.getfixturevalue("spark_engine")
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory):
+    """A standalone Spark cluster (a master and two workers) on loopback; skipped only where
+    Java or PySpark is absent, and never under CI."""
+    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        if in_ci:
+            pytest.fail("PySpark is not installed; CI must test the Spark cluster")
+        pytest.skip("the Spark cluster test needs PySpark (pip install -e '.[dev]')")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        if in_ci:
+            pytest.fail("no Java runtime; CI must test the Spark cluster")
+        pytest.skip("the Spark cluster test needs a Java runtime (17 or newer)")
+    from tests.events.spark_cluster import start_cluster
+
+    cluster = start_cluster(tmp_path_factory.mktemp("spark-cluster"))
+    yield cluster
+    cluster.stop()

@@ -62,8 +62,10 @@ def write_logs(tmp_path, trials, members_per_trial=20, seed=0):
         frame.to_parquet(tmp_path / f"{name}.parquet")
 
 
-def test_a_round_completes_trials_from_event_logs(sqlite_url, tmp_path):
-    exp = apply_config(parse_config(config(tmp_path)), storage=sqlite_url)[0]
+@pytest.mark.parametrize("incremental", [False, True], ids=["full", "incremental"])
+def test_a_round_completes_trials_from_event_logs(sqlite_url, tmp_path, incremental):
+    extra = {"state": str(tmp_path / "state")} if incremental else {}
+    exp = apply_config(parse_config(config(tmp_path, **extra)), storage=sqlite_url)[0]
     write_logs(tmp_path, [])  # empty logs before any trial runs
     first = run_round("events-cron", storage=sqlite_url)
     assert first.status == "DONE" and first.counts["proposed"] == {"online": 3} and not first.errors
@@ -84,6 +86,8 @@ def test_a_round_completes_trials_from_event_logs(sqlite_url, tmp_path):
         assert done.observations["minutes"].sem == pytest.approx(sem, rel=1e-12)
         # Three plays of about 10 x each per member.
         assert done.observations["minutes"].mean == pytest.approx(30 * t.params["x"], abs=1.5)
+    if incremental:
+        assert (tmp_path / "state" / "manifest.json").exists()
 
 
 def test_events_config_errors_name_the_field(tmp_path):
@@ -98,6 +102,9 @@ def test_events_config_errors_name_the_field(tmp_path):
     with pytest.raises(ad.ValidationError) as info:
         parse_config(config(tmp_path, attribution_window="soon"))
     assert info.value.field == "metrics.attribution_window"
+    with pytest.raises(ad.ValidationError) as info:
+        parse_config(config(tmp_path, state=""))
+    assert info.value.field == "metrics.state"
     with pytest.raises(ad.ValidationError) as info:
         parse_config(config(tmp_path, intents=3))
     assert info.value.field == "metrics.intents"

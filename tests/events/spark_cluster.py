@@ -1,0 +1,80 @@
+"""A Spark standalone cluster on loopback for the tests: a master and two workers started with
+Spark's own ``spark-class``, each worker with its own work and local folders, as on separate
+hosts. The round host (the driver) runs in a process of its own (:mod:`tests.events.cluster_job`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Cluster:
+    master_url: str
+    ui_url: str
+    root: Path
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def state(self) -> dict:
+        with urllib.request.urlopen(f"{self.ui_url}/json/", timeout=5) as response:
+            return json.load(response)
+
+    def stop(self) -> None:
+        for p in self.processes:
+            p.terminate()
+        for p in self.processes:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def start_cluster(root: Path, workers: int = 2, timeout: float = 180.0) -> Cluster:
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    spark_class = str(home / "bin" / "spark-class")
+    port, ui = _free_port(), _free_port()
+    env = dict(os.environ, SPARK_HOME=str(home), SPARK_LOCAL_IP="127.0.0.1", SPARK_NO_DAEMONIZE="1")
+    cluster = Cluster(f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui}", root)
+    root.mkdir(parents=True, exist_ok=True)
+    cluster.processes.append(subprocess.Popen(
+        [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
+         "--webui-port", str(ui)],
+        env=env, stdout=(root / "master.log").open("w"), stderr=subprocess.STDOUT,
+    ))
+    for i in range(workers):
+        home_dir = root / f"worker-{i}"
+        (home_dir / "work").mkdir(parents=True, exist_ok=True)
+        (home_dir / "local").mkdir(exist_ok=True)
+        cluster.processes.append(subprocess.Popen(
+            [spark_class, "org.apache.spark.deploy.worker.Worker", cluster.master_url, "--host", "127.0.0.1",
+             "--cores", "1", "--memory", "1g", "--work-dir", str(home_dir / "work"), "--webui-port", str(_free_port())],
+            env=dict(env, SPARK_LOCAL_DIRS=str(home_dir / "local")),
+            stdout=(root / f"worker-{i}.log").open("w"), stderr=subprocess.STDOUT,
+        ))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if cluster.state().get("aliveworkers", 0) >= workers:
+                return cluster
+        except OSError:
+            pass
+        if any(p.poll() is not None for p in cluster.processes):
+            break
+        time.sleep(0.5)
+    cluster.stop()
+    logs = "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(root.glob("*.log")))
+    raise RuntimeError(f"the Spark cluster did not start within {timeout:.0f}s:\n{logs}")
