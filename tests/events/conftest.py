@@ -54,7 +54,7 @@ def spark_cluster(tmp_path_factory):
         if in_ci:
             pytest.fail("no Java runtime; CI must test the Spark cluster")
         pytest.skip("the Spark cluster test needs a Java runtime (17 or newer)")
-    from tests.events.spark_cluster import start_cluster
+    from benchmarks.spark_cluster import start_cluster
 
     cluster = start_cluster(tmp_path_factory.mktemp("spark-cluster"))
     yield cluster

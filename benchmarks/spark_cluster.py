@@ -1,6 +1,6 @@
-"""A Spark standalone cluster on loopback for the tests: a master and two workers started with
-Spark's own ``spark-class``, each worker with its own work and local folders, as on separate
-hosts. The round host (the driver) runs in a process of its own (:mod:`tests.events.cluster_job`)."""
+"""A Spark standalone cluster on loopback for the tests and the event benchmark: a master and
+workers started with Spark's own ``spark-class``, each worker with its own work and local
+folders, as on separate hosts. The round host (the driver) runs in a process of its own."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Cluster:
                 p.kill()
 
 
-def start_cluster(root: Path, workers: int = 2, timeout: float = 180.0) -> Cluster:
+def start_cluster(root: Path, workers: int = 2, timeout: float = 180.0, memory: str = "1g") -> Cluster:
     import pyspark
 
     home = Path(pyspark.__file__).parent
@@ -61,7 +61,7 @@ def start_cluster(root: Path, workers: int = 2, timeout: float = 180.0) -> Clust
         (home_dir / "local").mkdir(exist_ok=True)
         cluster.processes.append(subprocess.Popen(
             [spark_class, "org.apache.spark.deploy.worker.Worker", cluster.master_url, "--host", "127.0.0.1",
-             "--cores", "1", "--memory", "1g", "--work-dir", str(home_dir / "work"), "--webui-port", str(_free_port())],
+             "--cores", "1", "--memory", memory, "--work-dir", str(home_dir / "work"), "--webui-port", str(_free_port())],
             env=dict(env, SPARK_LOCAL_DIRS=str(home_dir / "local")),
             stdout=(root / f"worker-{i}.log").open("w"), stderr=subprocess.STDOUT,
         ))
