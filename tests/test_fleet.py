@@ -151,10 +151,36 @@ def test_a_host_killed_mid_pass_holds_nothing(storage_url, tmp_path):
     while db.run(lambda s: s.execute(running).scalar(), readonly=True) < 2:  # short read transactions
         assert time.monotonic() < deadline and host.poll() is None, (tmp_path / "host.log").read_text()[-3000:]
         time.sleep(0.2)
+    workers = _descendants(host.pid)
+    assert len(workers) >= 2  # the host's worker processes (spawn's resource tracker besides)
     host.send_signal(signal.SIGKILL)
     host.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while any(os.path.exists(f"/proc/{pid}") and _state(pid) != "Z" for pid in workers):  # they die with the host
+        assert time.monotonic() < deadline, "workers outlived their host"
+        time.sleep(0.1)
     survivor = run_due_rounds(storage_url)
     assert sorted((r.experiment, r.status) for r in survivor.rounds) == [(n, "DONE") for n in names]
     with Database(storage_url).engine.connect() as conn:
         statuses = [s for (s,) in conn.execute(sa.text("SELECT status FROM rounds"))]
     assert statuses.count("ABORTED") == 2 and "RUNNING" not in statuses
+
+
+def _descendants(pid: int) -> list[int]:
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            children = [int(c) for c in open(f"/proc/{p}/task/{p}/children").read().split()]  # noqa: SIM115
+        except OSError:
+            continue
+        out += children
+        stack += children
+    return out
+
+
+def _state(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]  # noqa: SIM115
+    except OSError:
+        return "gone"
