@@ -6,9 +6,11 @@ per experiment (what a crontab line per experiment runs).
 Each experiment has 3-5 float parameters, 1-3 objectives and 20-200 completed trials (sizes
 drawn per experiment, seeded) and two trials running; every round completes those two from
 a simulated source and proposes two more by Bayesian optimization. Both methods start from
-the same database (a copy of one SQLite file; PostgreSQL is not measured yet). Reports
-wall time, seconds per experiment and peak memory; writes
-``benchmarks/results/fleet_rounds.{md,json}``.
+the same fleet: a copy of one SQLite file, or with ``--backend postgresql`` (``--postgres-url``,
+default ``$ADAPTIVE_TEST_POSTGRES_URL``) copies of one schema, each method in a schema of its
+own (``fleet_bench_*``, dropped afterwards). Reports wall time, seconds per experiment and peak
+memory (resident, summed over the pass's process tree: its worker processes included); writes
+``benchmarks/results/fleet_rounds[_postgresql].{md,json}``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import argparse
 import json
 import logging
 import math
+import os
 import platform
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -80,18 +82,76 @@ class _Trial:
 
 
 def _run(args: list[str], env: dict) -> tuple[float, int]:
+    """Runs ``args``; wall seconds and the peak resident bytes of its process tree."""
+    from benchmarks.event_throughput import _tree_rss
+
     start = time.perf_counter()
-    result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=7200)
-    if result.returncode not in (0, 4):
-        raise RuntimeError(result.stderr[-2000:])
-    return time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, _tree_rss(child.pid))
+        time.sleep(0.2)
+    _, err = child.communicate()
+    if child.returncode not in (0, 4):
+        raise RuntimeError(err[-2000:])
+    return time.perf_counter() - start, peak
 
 
 def measure(url: str, names: list[str], workers: int, env: dict) -> dict:
     adaptive = [sys.executable, "-m", "adaptive"]
     logger.info("one --all pass over %d experiments, %d worker(s)", len(names), workers)  # all due: never ran
     fleet_wall, fleet_rss = _run([*adaptive, "round", "--all", "--workers", str(workers), "--storage", url], env)
-    return {"fleet_seconds": fleet_wall, "fleet_peak_rss_mb": fleet_rss / 1024}
+    return {"fleet_seconds": fleet_wall, "fleet_peak_rss_mb": fleet_rss / 2**20}
+
+
+def _schema_url(base: str, schema: str) -> str:
+    """``base`` with every connection's search path set to ``schema``."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+def _postgres_copies(base: str, built: str, copies: list[str]) -> list[str]:
+    """Each of ``copies`` a schema holding what schema ``built`` holds (same ids, sequences
+    moved on); their URLs."""
+    import sqlalchemy as sa
+
+    from adaptive.storage import Database
+    from adaptive.storage.models import Base
+
+    engine = sa.create_engine(_schema_url(base, "public"))
+    urls = []
+    for schema in copies:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        url = _schema_url(base, schema)
+        Database(url).engine.dispose()  # creates the schema's tables through the migrations
+        with engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                conn.execute(sa.text(f"INSERT INTO {schema}.{table.name} SELECT * FROM {built}.{table.name}"))
+                for column in table.primary_key.columns:
+                    if column.autoincrement is True or (column.autoincrement == "auto" and column.type.python_type is int):
+                        conn.execute(sa.text(
+                            f"SELECT setval(pg_get_serial_sequence('{schema}.{table.name}', '{column.name}'), "
+                            f"GREATEST((SELECT MAX({column.name}) FROM {schema}.{table.name}), 1))"
+                        ))
+        urls.append(url)
+    engine.dispose()
+    return urls
+
+
+def _drop_schemas(base: str, schemas: list[str]) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(_schema_url(base, "public"))
+    with engine.begin() as conn:
+        for schema in schemas:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    engine.dispose()
 
 
 def main() -> int:
@@ -99,48 +159,68 @@ def main() -> int:
     parser.add_argument("--experiments", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(RESULTS / "fleet_rounds"))
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--postgres-url", default=os.environ.get("ADAPTIVE_TEST_POSTGRES_URL"))
+    parser.add_argument("--out", default=None, help="default: benchmarks/results/fleet_rounds[_postgresql]")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    if args.backend == "postgresql" and not args.postgres_url:
+        parser.error("--backend postgresql needs --postgres-url or $ADAPTIVE_TEST_POSTGRES_URL")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    names = [f"fleet-{i:03d}" for i in range(args.experiments)]
+    schemas = ["fleet_bench_built", "fleet_bench_all", "fleet_bench_separate"]
     with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "built.db"
         start = time.perf_counter()
-        build(f"sqlite:///{source}", args.experiments, args.seed)
+        if args.backend == "sqlite":
+            source = Path(folder) / "built.db"
+            build(f"sqlite:///{source}", args.experiments, args.seed)
+            with sqlite3.connect(source) as conn:  # the write-ahead log into the file, so a copy has every row
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            for method in ("fleet", "separate"):
+                shutil.copy(source, Path(folder) / f"{method}.db")
+            url_fleet, url_separate = (f"sqlite:///{Path(folder) / f'{m}.db'}" for m in ("fleet", "separate"))
+        else:
+            _drop_schemas(args.postgres_url, schemas)
+            import sqlalchemy as sa
+
+            built = _schema_url(args.postgres_url, schemas[0])
+            engine = sa.create_engine(_schema_url(args.postgres_url, "public"))
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"CREATE SCHEMA {schemas[0]}"))
+            engine.dispose()
+            build(built, args.experiments, args.seed)
+            url_fleet, url_separate = _postgres_copies(args.postgres_url, schemas[0], schemas[1:])
         logger.info("built the fleet in %.0fs", time.perf_counter() - start)
-        names = [f"fleet-{i:03d}" for i in range(args.experiments)]
-        with sqlite3.connect(source) as conn:  # the write-ahead log into the file, so a copy has every row
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        for method in ("fleet", "separate"):
-            shutil.copy(source, Path(folder) / f"{method}.db")
-        url_fleet = f"sqlite:///{Path(folder) / 'fleet.db'}"
-        fleet = measure(url_fleet, names, args.workers, env)
-        logger.info("--all: %.1fs", fleet["fleet_seconds"])
-        url_separate = f"sqlite:///{Path(folder) / 'separate.db'}"
-        separate, peak = 0.0, 0
-        for i, name in enumerate(names):
-            wall, peak = _run([sys.executable, "-m", "adaptive", "round", name, "--storage", url_separate], env)
-            separate += wall
-            if (i + 1) % 10 == 0:
-                logger.info("separate processes: %d/%d, %.0fs so far", i + 1, len(names), separate)
+        try:
+            fleet = measure(url_fleet, names, args.workers, env)
+            logger.info("--all: %.1fs", fleet["fleet_seconds"])
+            separate, peak = 0.0, 0
+            for i, name in enumerate(names):
+                wall, rss = _run([sys.executable, "-m", "adaptive", "round", name, "--storage", url_separate], env)
+                separate, peak = separate + wall, max(peak, rss)
+                if (i + 1) % 10 == 0:
+                    logger.info("separate processes: %d/%d, %.0fs so far", i + 1, len(names), separate)
+        finally:
+            if args.backend == "postgresql":
+                _drop_schemas(args.postgres_url, schemas)
     n = args.experiments
     row = {
-        "experiments": n, "workers": args.workers, "backend": "sqlite",
+        "experiments": n, "workers": args.workers, "backend": args.backend, "separate_peak_rss_mb": peak / 2**20,
         "fleet_seconds": fleet["fleet_seconds"], "fleet_seconds_per_experiment": fleet["fleet_seconds"] / n,
         "separate_seconds": separate, "separate_seconds_per_experiment": separate / n,
         "speedup": separate / fleet["fleet_seconds"], "fleet_peak_rss_mb": fleet["fleet_peak_rss_mb"],
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, {platform.python_version()}",
-        "command": "python -m benchmarks.fleet_rounds " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "command": "python -m benchmarks.fleet_rounds " + " ".join(a for a in sys.argv[1:] if "://" not in a),
     }
-    out = Path(args.out)
+    out = Path(args.out or RESULTS / ("fleet_rounds" if args.backend == "sqlite" else "fleet_rounds_postgresql"))
     out.with_suffix(".json").write_text(json.dumps(row, indent=1) + "\n")
     out.with_suffix(".md").write_text(
         "# Fleet rounds: one `--all` pass vs one process per experiment\n\n"
         f"`{row['command']}` on {row['machine']}, {row['created']}.\n\n"
         "| experiments | backend | `--all` (workers) | per experiment | separate processes | per experiment | speed-up | peak memory |\n"
         "|---|---|---|---|---|---|---|---|\n"
-        f"| {n} | SQLite | {row['fleet_seconds']:.0f} s ({args.workers}) | {row['fleet_seconds_per_experiment']:.2f} s | "
+        f"| {n} | {'SQLite' if args.backend == 'sqlite' else 'PostgreSQL'} | {row['fleet_seconds']:.0f} s ({args.workers}) | {row['fleet_seconds_per_experiment']:.2f} s | "
         f"{separate:.0f} s | {row['separate_seconds_per_experiment']:.2f} s | {row['speedup']:.1f}x | "
         f"{row['fleet_peak_rss_mb']:.0f} MB |\n"
     )
