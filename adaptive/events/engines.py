@@ -191,6 +191,7 @@ class SparkEngine:
             text = str(data)
             if "://" in text and not text.startswith("file://"):
                 path, url = Path(text.split("://", 1)[1]), text  # remote storage: Spark checks it exists
+                kind = "csv" if path.name.lower().endswith((".csv", ".csv.gz")) else "parquet"  # a file or a folder
             else:
                 if not self.local and not text.startswith("file://"):
                     raise ValidationError(
@@ -201,7 +202,7 @@ class SparkEngine:
                 path = Path(text.removeprefix("file://"))
                 _check_exists(path, table)
                 url = "file://" + str(path.absolute()) if text.startswith("file://") else str(path)
-            kind = _kind(path, table)
+                kind = _kind(path, table)
             reader = self.spark.read.option("recursiveFileLookup", "true") if kind == "parquet" and "*" not in path.name else self.spark.read
             df = (
                 reader.parquet(url) if kind == "parquet"
