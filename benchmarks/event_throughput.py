@@ -78,8 +78,9 @@ DAILY_METRICS = ("minutes", "play", "sum"), ("sessions", "session", "count"), ("
 
 
 def generate_daily(days: int, events_per_day: int, folder: Path) -> tuple[Path, datetime, datetime]:
-    """``days`` + 1 days of logs as date-partitioned Parquet: ``before/`` as they stood at the end
-    of day ``days`` and ``after/`` one day later; returns the folder and the two watermarks."""
+    """``days`` + 1 days of logs as date-partitioned Parquet in ``logs/``, as they stood one day
+    after the end of day ``days``; returns the folder and the two watermarks (a computation at
+    the first sees the logs as they stood then: rows are used by their ingestion time)."""
     from adaptive.events.synthetic import START, generate_daily_logs, write_daily_partitions
 
     target = folder / f"daily_{days}_{events_per_day}"
@@ -90,8 +91,7 @@ def generate_daily(days: int, events_per_day: int, folder: Path) -> tuple[Path, 
     logs = generate_daily_logs(int(events_per_day / EVENTS_PER_MEMBER), days + 1, late_share=0.01,
                                late_days=(0.2, 3.0), seed=0)
     for name, frame in logs.items():
-        write_daily_partitions(frame, target / "before" / name, until=before)
-        write_daily_partitions(frame, target / "after" / name, until=after)
+        write_daily_partitions(frame, target / "logs" / name, until=after)
     (target / "done").write_text(json.dumps({name: len(frame) for name, frame in logs.items()}))
     logger.info("generated %d days of %s activity events in %.1fs -> %s", days + 1, f"{len(logs['activity']):,}",
                 time.perf_counter() - start, target)
@@ -115,7 +115,7 @@ def run_daily(spec: dict) -> dict:
             "spark.executor.cores": "1", "spark.cores.max": "2"}}
     engine = "duckdb" if spec["engine"] == "duckdb" else "spark"
     scheme = "file://" if spec["engine"] == "spark-cluster" else ""
-    logs = {t: f"{scheme}{Path(spec['folder']) / 'after' / t}" for t in ("intents", "treatments", "activity")}
+    logs = {t: f"{scheme}{Path(spec['folder']) / 'logs' / t}" for t in ("intents", "treatments", "activity")}
     watermark, since = datetime.fromisoformat(spec["watermark"]), datetime.fromisoformat(spec["since"])
     start = time.perf_counter()
     if spec["mode"] == "incremental":
@@ -150,7 +150,7 @@ def daily_main(args: argparse.Namespace) -> int:
 
         metrics = [EventMetric(*m) for m in DAILY_METRICS] + [RatioMetric("minutes_per_session", "minutes", "sessions")]
         compute_metrics_incremental(
-            **{t: str(folder / "before" / t) for t in ("intents", "treatments", "activity")}, metrics=metrics,
+            **{t: str(folder / "logs" / t) for t in ("intents", "treatments", "activity")}, metrics=metrics,
             settings=AttributionSettings(timedelta(minutes=30), timedelta(hours=12)), watermark=before, state=base_state,
         )
     cluster = None
