@@ -124,7 +124,7 @@ def compute_metrics(
             intents_never_treated=with_ts(runner.fetch(
                 "SELECT decision_id, member_id, experiment, arm, policy_version, propensity, ts_us "
                 "FROM v_decisions WHERE exposed_us IS NULL ORDER BY decision_id"
-            )),
+            ).astype({"propensity": "float64"})),  # typed when empty too
             counts={k: int(v) for k, v in runner.fetch(query.counts_query(since_us, watermark_us)).iloc[0].items()},
             watermark=watermark, engine=runner.name, event_metrics=[m.name for m in events],
         )

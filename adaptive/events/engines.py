@@ -220,9 +220,12 @@ class SparkEngine:
         import pyarrow as pa
 
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        # Spark keeps microseconds; Arrow timestamps in other units are converted first.
+        # Spark keeps microseconds; Arrow timestamps in other units are converted first. A column
+        # with no values at all (an empty log, a column of nulls) has Arrow's null type, which
+        # Spark cannot take: it goes over as strings.
         fields = [
-            pa.field(f.name, pa.timestamp("us", tz=f.type.tz)) if pa.types.is_timestamp(f.type) else f
+            pa.field(f.name, pa.timestamp("us", tz=f.type.tz)) if pa.types.is_timestamp(f.type)
+            else pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
             for f in table.schema
         ]
         table = table.cast(pa.schema(fields))

@@ -21,8 +21,13 @@ computation then:
    from all stored decisions with the same SQL as the full computation.
 
 The result equals a full computation at the same watermark with ``since`` = the state's
-watermark (tested on 30 daily partitions with late events). One assumption: redelivered
-copies of a row (same id) carry the same ``ts``, as redeliveries do, so copies share a day.
+watermark (tested on 30 daily partitions with late events). Two assumptions: ``ingested_at``
+is when a row reached the log, so rows arriving after a computation carry a later one (a
+backfill stamped with old ingestion times is not seen: remove the state folder to
+attribute every day again; a log without ``ingested_at`` counts its rows as ingested at
+their ``ts``, as the full computation does, so its late rows are not seen either, and
+beginning a state on such a log warns); and redelivered copies of a row (same id) carry the
+same ``ts``, as redeliveries do, so copies share a day.
 
 The state is written atomically (new files, then the manifest replaced by rename): a
 computation killed half-way leaves the previous state intact. Changing the metrics, the
@@ -124,6 +129,14 @@ def compute_metrics_incremental(
         columns = register_logs(runner, logs)
         for sql in query.staging_views(runner.dialect, columns, prefix="stg_all_"):
             runner.execute(sql)
+        untimed = [t for t in TABLES if "ingested_at" not in columns[t]]
+        if untimed and since_us is None:  # once per state: when it is begun
+            logger.warning(
+                "events: %s %s no ingested_at column, so its rows count as ingested at their ts; a row that "
+                "reaches the log after a computation whose watermark passed its ts will not be attributed "
+                "incrementally (a full computation would take it): give logs that receive late rows an "
+                "ingested_at", ", ".join(untimed), "has" if len(untimed) == 1 else "have",
+            )
         touched = _touched_days(runner, since_us, watermark_us)
         affected = _widen(touched, margin)
         read = _widen(affected, margin)

@@ -151,3 +151,35 @@ def test_spark_continues_a_state_duckdb_began(spark_engine, daily_logs, tmp_path
     assert_same(part, full)
     assert np.isfinite(part.metrics["mean"]).sum() > 0
     assert isinstance(part.watermark, datetime)
+
+
+def test_empty_logs_then_the_first_rows_on_spark(spark_engine, tmp_path):
+    """The first rounds of an experiment see no rows at all; nothing breaks, on Spark too."""
+    logs = generate_daily_logs(10, 2, seed=2)
+    empty = {t: f.iloc[0:0] for t, f in logs.items()}
+    at = START  # nothing had reached the logs then
+    first = compute_metrics_incremental(**empty, metrics=METRICS, settings=SETTINGS, watermark=at, state=tmp_path / "s",
+                                        engine=spark_engine)
+    assert first.metrics.empty and first.rewards.empty and first.recomputed_days == []
+    later = at + timedelta(hours=30)
+    part = compute_metrics_incremental(**logs, metrics=METRICS, settings=SETTINGS, watermark=later,
+                                       state=tmp_path / "s", engine=spark_engine)
+    assert_same(part, compute_metrics(**logs, metrics=METRICS, settings=SETTINGS, watermark=later, since=at))
+
+
+def test_a_log_without_ingestion_times_warns_when_the_state_begins(tmp_path, caplog):
+    """Rows of a log without ingested_at count as ingested at their ts (as in a full computation):
+    incremental rounds agree with full ones, and beginning the state says late rows would be missed."""
+    logs = generate_daily_logs(10, 4, late_share=0.0, seed=4)
+    logs["activity"] = logs["activity"].drop(columns=["ingested_at"])
+    first, second = START + timedelta(days=3), START + timedelta(days=4)
+    with caplog.at_level("WARNING", logger="adaptive.events.incremental"):
+        compute_metrics_incremental(**logs, metrics=METRICS, settings=SETTINGS, watermark=first, state=tmp_path / "s")
+    assert "intents, treatments, activity have no ingested_at" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="adaptive.events.incremental"):
+        part = compute_metrics_incremental(**logs, metrics=METRICS, settings=SETTINGS, watermark=second,
+                                           state=tmp_path / "s")
+    assert not caplog.text  # said once, when the state began
+    assert len(part.recomputed_days) < 4
+    assert_same(part, compute_metrics(**logs, metrics=METRICS, settings=SETTINGS, watermark=second, since=first))
