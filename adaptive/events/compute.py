@@ -40,6 +40,8 @@ class EventMetrics:
             computation), late events (ingested after ``since`` but happened before it),
             activity attributed to no decision, and table sizes.
         watermark: rows ingested up to this instant were used.
+        recomputed_days: for an incremental computation (:mod:`adaptive.events.incremental`),
+            the UTC days whose decisions were attributed afresh; None for a full one.
     """
 
     metrics: pd.DataFrame
@@ -51,7 +53,7 @@ class EventMetrics:
     engine: str
     seconds: float = 0.0
     event_metrics: list[str] = field(default_factory=list)
-    recomputed_days: list[date] | None = None  # incremental computations: the days attributed afresh
+    recomputed_days: list[date] | None = None
 
     def observations(self, experiment: str, *, view: str = "itt") -> list[tuple[int, str, float, float | None]]:
         """``(trial, metric, mean, sem)`` rows for ``experiment``'s arms that are trial ids,
