@@ -54,7 +54,7 @@ def main(master: str, spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     engine = SparkEngine(master, config={
         "spark.driver.host": "127.0.0.1", "spark.executor.memory": "512m", "spark.executor.cores": "1",
-        "spark.cores.max": "2",
+        "spark.cores.max": "2", "spark.sql.shuffle.partitions": "2",  # small logs: one shuffle task per executor
     })
     try:
         results = {name: run(engine, job) for name, job in spec["jobs"].items()}
