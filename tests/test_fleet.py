@@ -184,3 +184,17 @@ def _state(pid: int) -> str:
         return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]  # noqa: SIM115
     except OSError:
         return "gone"
+
+
+def test_a_worker_process_that_dies_is_that_experiments_error_only(sqlite_url, monkeypatch):
+    """A worker killed under the pass (out of memory, a native crash): its experiment's round is
+    an ERROR naming it, and the pass reports every experiment instead of raising."""
+    names = [f"w{i}" for i in range(3)]
+    for name in names:
+        experiment(sqlite_url, name)
+    run_due_rounds(sqlite_url)  # a trial running in each: the next rounds ask the source
+    monkeypatch.setenv("ADAPTIVE_TEST_KILL_WORKER_ON", "w1")  # read by tests/round_support.py's source
+    result = run_due_rounds(sqlite_url, workers=2)
+    statuses = dict((r.experiment, r.status) for r in result.rounds)
+    assert set(statuses) == set(names) and statuses["w1"] == "ERROR"
+    assert any("worker process died" in e for r in result.rounds if r.experiment == "w1" for e in r.errors)

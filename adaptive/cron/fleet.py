@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -114,7 +114,8 @@ def run_due_rounds(
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, len(due)), mp_context=context, initializer=_start_worker,
                                  initargs=(url, workers, _logging_setup(), os.getpid())) as processes:
-            _collect(processes.map(_round_in_worker, due, [began] * len(due)), result)
+            futures = [(name, processes.submit(_round_in_worker, name, began)) for name in due]
+            _collect((_outcome(name, future) for name, future in futures), result)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -123,6 +124,16 @@ def _collect(finished_rounds: Any, result: FleetResult) -> None:
     for finished in finished_rounds:
         result.rounds.append(finished)
         logger.info("fleet: %r %s", finished.experiment, finished.status)
+
+
+def _outcome(name: str, future: Future) -> RoundResult:
+    """A worker's round, or an ERROR round when the worker process itself died (killed for
+    memory, a crash in native code): the fleet goes on and reports it."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool and kin: that experiment's failure only
+        logger.error("fleet: the worker running %r died: %r", name, exc)
+        return RoundResult(name, "ERROR", errors=[f"worker process died: {type(exc).__name__}"])
 
 
 def _one_round(database: Database, name: str, began: datetime) -> RoundResult:
