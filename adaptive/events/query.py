@@ -21,6 +21,7 @@ views, the ``v_`` ones are materialized once because several queries read them):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from adaptive.events.schema import TABLES, EventMetric, RatioMetric
 
@@ -64,8 +65,6 @@ DAY_US = 86_400_000_000
 
 
 def _timestamp(us: int) -> str:
-    from datetime import datetime, timedelta, timezone
-
     at = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
     return f"TIMESTAMP '{at:%Y-%m-%d %H:%M:%S.%f}'"
 
