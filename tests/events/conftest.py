@@ -11,19 +11,24 @@ import shutil
 import pytest
 
 
-@pytest.fixture(scope="session")
-def spark_engine():
+def need_spark(what: str) -> None:
+    """Skip ``what`` without PySpark or Java locally; fail under CI, which must test it."""
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     try:
         import pyspark  # noqa: F401
     except ImportError:
         if in_ci:
-            pytest.fail("PySpark is not installed; CI must test the Spark engine")
-        pytest.skip("Spark tests need PySpark (pip install -e '.[dev]')")
+            pytest.fail(f"PySpark is not installed; CI must test {what}")
+        pytest.skip(f"{what} needs PySpark (pip install -e '.[dev]')")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         if in_ci:
-            pytest.fail("no Java runtime; CI must test the Spark engine")
-        pytest.skip("Spark tests need a Java runtime (17 or newer)")
+            pytest.fail(f"no Java runtime; CI must test {what}")
+        pytest.skip(f"{what} needs a Java runtime (17 or newer)")
+
+
+@pytest.fixture(scope="session")
+def spark_engine():
+    need_spark("the Spark engine")
     from adaptive.events import SparkEngine
 
     engine = SparkEngine("local[2]")
@@ -43,17 +48,7 @@ def engine(request):
 def spark_cluster(tmp_path_factory):
     """A standalone Spark cluster (a master and two workers) on loopback; skipped only where
     Java or PySpark is absent, and never under CI."""
-    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        if in_ci:
-            pytest.fail("PySpark is not installed; CI must test the Spark cluster")
-        pytest.skip("the Spark cluster test needs PySpark (pip install -e '.[dev]')")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        if in_ci:
-            pytest.fail("no Java runtime; CI must test the Spark cluster")
-        pytest.skip("the Spark cluster test needs a Java runtime (17 or newer)")
+    need_spark("the Spark cluster")
     from benchmarks.spark_cluster import start_cluster
 
     cluster = start_cluster(tmp_path_factory.mktemp("spark-cluster"))
