@@ -35,7 +35,6 @@ import logging
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -143,32 +142,16 @@ def same_engine(row: dict) -> bool:
     return True
 
 
-def engine_tree() -> str | None:
-    """The git tree of ``adaptive/`` at HEAD, or None when it has uncommitted edits (or no git)."""
-    try:
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "adaptive"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        tree = subprocess.run(["git", "rev-parse", "HEAD:adaptive"], cwd=ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return None if dirty else tree
-
-
 def _without_engine(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k not in ("engine", "engine_files")}
+    return {k: v for k, v in row.items() if k != "engine_files"}
 
 
-def load_journal(path: Path, engine: str | None) -> dict[tuple, dict]:
-    """This verdict's earlier runs by key, those made by the engine of this checkout only: every
-    file they loaded unchanged, or (runs journalled before the files were) the same git tree of
-    ``adaptive/`` as ``engine``."""
+def load_journal(path: Path) -> dict[tuple, dict]:
+    """This verdict's earlier runs by key, those whose every loaded file is unchanged in this
+    checkout only (rows journalled without their files never match)."""
     if not path.exists():
         return {}
-    return {
-        _key(r): r for r in _read_lines(path)
-        if same_engine(r) or (not r.get("engine_files") and engine is not None and r.get("engine") == engine)
-    }
+    return {_key(r): r for r in _read_lines(path) if same_engine(r)}
 
 
 def _key(row: dict) -> tuple:
@@ -353,9 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown problems or methods {unknown}; problems: {list(problems())}; methods: {list(METHODS)}")
 
     store = load_store(args.store) if args.store else {}
-    engine = engine_tree()
     journal_path = Path(args.out).with_suffix(".runs.jsonl")
-    journal = load_journal(journal_path, engine)
+    journal = load_journal(journal_path)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     wanted = [  # by batch size, then problem in the order given: a long run fills whole rows early
         (m, p, s, b, args.n_init, args.n_bo)
@@ -392,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             files = row.pop("engine_files")
             fresh.append(row)
-            _append(journal_path, dict(row, engine=engine, engine_files=files))
+            _append(journal_path, dict(row, engine_files=files))
             if args.store and row["method"] in BASELINES and _key(row) not in store:
                 _append(args.store, row)
             logger.info(
@@ -413,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": command.strip(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(), "versions": _versions(), "n_init": args.n_init, "n_bo": args.n_bo,
         "torch_threads_per_job": 1, "store": str(args.store) if args.store else None,
-        "engine_tree": engine, "resumed_runs": len(resumed),
+        "resumed_runs": len(resumed),
     }
     table = summarize(rows, args.methods, timing)
     write_results(Path(args.out), "BO benchmark", meta, rows + [dict(r, recheck=True) for r in fresh if r["method"] in BASELINES and _key(r) in store], table, [
