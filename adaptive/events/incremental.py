@@ -156,8 +156,9 @@ def compute_metrics_incremental(
         kept = {day: entry for day, entry in stored.items() if day not in affected}
         written = _write_days(folder, affected, fresh_decisions, fresh_orphans, daily)
         days = {**kept, **written}
-        decisions = _concat([_read(folder, e["decisions"]) for _, e in sorted(days.items())], fresh_decisions)
-        orphans = _concat([_read(folder, e["orphans"]) for _, e in sorted(days.items())], fresh_orphans)
+        # The affected days' rows are at hand; only the kept days' come from their files.
+        decisions = _concat([_read(folder, e["decisions"]) for e in kept.values()], fresh_decisions)
+        orphans = _concat([_read(folder, e["orphans"]) for e in kept.values()], fresh_orphans)
         runner.register_frame("state_decisions", decisions)
         for name, select in query.stored_decision_views(events):
             runner.materialize(name, select)
@@ -269,11 +270,10 @@ def _read(folder: Path, name: str | None) -> pd.DataFrame | None:
     return pd.read_parquet(folder / name) if name else None
 
 
-def _concat(frames: list[pd.DataFrame | None], like: pd.DataFrame) -> pd.DataFrame:
-    present = [f for f in frames if f is not None and len(f)]
-    if not present:
-        return like.iloc[0:0]
-    return pd.concat(present, ignore_index=True)
+def _concat(stored: list[pd.DataFrame | None], fresh: pd.DataFrame) -> pd.DataFrame:
+    """The stored days' rows and this computation's (whose columns stand when all are empty)."""
+    present = [f for f in [*stored, fresh] if f is not None and len(f)]
+    return pd.concat(present, ignore_index=True) if present else fresh.iloc[0:0]
 
 
 def _fingerprint(logs: dict[str, LogInput], metrics: list[EventMetric | RatioMetric], settings: AttributionSettings) -> str:
