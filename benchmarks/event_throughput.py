@@ -74,7 +74,13 @@ def run_one(engine: str, folder: Path) -> dict:
     return {"seconds": seconds, "counts": result.counts, "metric_rows": len(result.metrics), "decisions": len(result.rewards)}
 
 
-DAILY_METRICS = ("minutes", "play", "sum"), ("sessions", "session", "count"), ("played", "play", "any")
+def daily_setup() -> tuple[list, object]:
+    """The daily runs' metrics and attribution settings (the state and both timed runs share them)."""
+    from adaptive.events import AttributionSettings, EventMetric, RatioMetric
+
+    metrics = [EventMetric("minutes", "play"), EventMetric("sessions", "session", "count"),
+               EventMetric("played", "play", "any"), RatioMetric("minutes_per_session", "minutes", "sessions")]
+    return metrics, AttributionSettings(timedelta(minutes=30), timedelta(hours=12))
 
 
 def generate_daily(days: int, events_per_day: int, folder: Path) -> tuple[Path, datetime, datetime]:
@@ -101,11 +107,10 @@ def generate_daily(days: int, events_per_day: int, folder: Path) -> tuple[Path, 
 def run_daily(spec: dict) -> dict:
     """Runs in the child process: one computation on the logs after the new day, timed; the
     incremental one from a copy of the state left by the day before."""
-    from adaptive.events import AttributionSettings, EventMetric, RatioMetric, compute_metrics
+    from adaptive.events import compute_metrics
     from adaptive.events.incremental import compute_metrics_incremental
 
-    metrics = [EventMetric(*m) for m in DAILY_METRICS] + [RatioMetric("minutes_per_session", "minutes", "sessions")]
-    settings = AttributionSettings(timedelta(minutes=30), timedelta(hours=12))
+    metrics, settings = daily_setup()
     options: dict = {}
     if spec["engine"] == "spark":
         options = {"master": "local[*]", "config": {"spark.driver.memory": "6g"}}
@@ -146,12 +151,10 @@ def daily_main(args: argparse.Namespace) -> int:
     sizes = json.loads((folder / "done").read_text())
     base_state = folder / "state-before"
     if not (base_state / "manifest.json").exists():  # what the round of the day before left
-        from adaptive.events import AttributionSettings, EventMetric, RatioMetric
-
-        metrics = [EventMetric(*m) for m in DAILY_METRICS] + [RatioMetric("minutes_per_session", "minutes", "sessions")]
+        metrics, settings = daily_setup()
         compute_metrics_incremental(
             **{t: str(folder / "logs" / t) for t in ("intents", "treatments", "activity")}, metrics=metrics,
-            settings=AttributionSettings(timedelta(minutes=30), timedelta(hours=12)), watermark=before, state=base_state,
+            settings=settings, watermark=before, state=base_state,
         )
     cluster = None
     rows = []
