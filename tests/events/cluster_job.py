@@ -18,17 +18,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from adaptive.errors import ValidationError
-from adaptive.events import AttributionSettings, EventMetric, RatioMetric, SparkEngine, compute_metrics
+from adaptive.events import AttributionSettings, SparkEngine, compute_metrics
 from adaptive.events.incremental import compute_metrics_incremental
 from adaptive.events.synthetic import generate_logs
+from tests.events import test_engines_agree, test_golden, test_incremental
 
-METRICS = {
-    "golden": [EventMetric("plays", "play"), EventMetric("sessions", "session", "count"),
-               RatioMetric("plays_per_session", "plays", "sessions")],
-    "agree": [EventMetric("minutes", "play"), EventMetric("sessions", "session", "count"),
-              EventMetric("played", "play", "any"), RatioMetric("minutes_per_session", "minutes", "sessions")],
-}
-METRICS["daily"] = METRICS["agree"]  # tests.events.test_incremental's metrics
+METRICS = {"golden": test_golden.METRICS, "agree": test_engines_agree.METRICS, "daily": test_incremental.METRICS}
 
 
 def run(engine: SparkEngine, job: dict) -> object:

@@ -20,10 +20,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from adaptive.events import AttributionSettings, EventMetric, RatioMetric, compute_metrics
+from adaptive.events import AttributionSettings, compute_metrics
 from adaptive.events.incremental import compute_metrics_incremental
 from adaptive.events.synthetic import START, generate_daily_logs, generate_logs, write_daily_partitions
 from tests.events import test_golden as golden
+from tests.events.test_engines_agree import METRICS as AGREE_METRICS
 from tests.events.test_incremental import METRICS as DAILY_METRICS
 from tests.events.test_incremental import SETTINGS as DAILY_SETTINGS
 from tests.events.test_incremental import assert_same
@@ -101,9 +102,7 @@ def test_duckdb_and_the_cluster_agree(on_cluster, tmp_path):
     from datetime import datetime
 
     duck = compute_metrics(
-        **logs, metrics=[EventMetric("minutes", "play"), EventMetric("sessions", "session", "count"),
-                         EventMetric("played", "play", "any"), RatioMetric("minutes_per_session", "minutes", "sessions")],
-        settings=AGREE_SETTINGS, watermark=datetime.fromisoformat(AGREE["watermark"]),
+        **logs, metrics=AGREE_METRICS, settings=AGREE_SETTINGS, watermark=datetime.fromisoformat(AGREE["watermark"]),
         since=datetime.fromisoformat(AGREE["since"]),
     )
     cluster = on_cluster["agree"]
