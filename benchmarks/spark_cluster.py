@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import re
 import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+MASTER_AT = re.compile(r"Starting Spark master at (spark://\S+)")
+UI_AT = re.compile(r"Bound MasterWebUI to [^,\s]+,? and started at http://[^:/]+:(\d+)")
 
 
 @dataclass
@@ -46,22 +43,33 @@ def start_cluster(root: Path, workers: int = 2, timeout: float = 180.0, memory: 
 
     home = Path(pyspark.__file__).parent
     spark_class = str(home / "bin" / "spark-class")
-    port, ui = _free_port(), _free_port()
     env = dict(os.environ, SPARK_HOME=str(home), SPARK_LOCAL_IP="127.0.0.1", SPARK_NO_DAEMONIZE="1")
-    cluster = Cluster(f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui}", root)
     root.mkdir(parents=True, exist_ok=True)
-    cluster.processes.append(subprocess.Popen(
-        [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
-         "--webui-port", str(ui)],
-        env=env, stdout=(root / "master.log").open("w"), stderr=subprocess.STDOUT,
-    ))
+    # Port 0 everywhere: Spark binds free ports itself and the master's log says which, so no
+    # port is picked here and lost to another process before Spark binds it.
+    master_log = root / "master.log"
+    processes = [subprocess.Popen(
+        [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", "0", "--webui-port", "0"],
+        env=env, stdout=master_log.open("w"), stderr=subprocess.STDOUT,
+    )]
+    deadline = time.monotonic() + timeout
+    master = ui = None
+    while (master is None or ui is None) and time.monotonic() < deadline and processes[0].poll() is None:
+        text = master_log.read_text()
+        master, ui = MASTER_AT.search(text), UI_AT.search(text)
+        time.sleep(0.2)
+    if master is None or ui is None:
+        for process in processes:
+            process.kill()
+        raise RuntimeError(f"the Spark master did not start within {timeout:.0f}s:\n{master_log.read_text()[-2000:]}")
+    cluster = Cluster(master.group(1), f"http://127.0.0.1:{ui.group(1)}", root, processes)
     for i in range(workers):
         home_dir = root / f"worker-{i}"
         (home_dir / "work").mkdir(parents=True, exist_ok=True)
         (home_dir / "local").mkdir(exist_ok=True)
         cluster.processes.append(subprocess.Popen(
             [spark_class, "org.apache.spark.deploy.worker.Worker", cluster.master_url, "--host", "127.0.0.1",
-             "--cores", "1", "--memory", memory, "--work-dir", str(home_dir / "work"), "--webui-port", str(_free_port())],
+             "--cores", "1", "--memory", memory, "--work-dir", str(home_dir / "work"), "--webui-port", "0"],
             env=dict(env, SPARK_LOCAL_DIRS=str(home_dir / "local")),
             stdout=(root / f"worker-{i}.log").open("w"), stderr=subprocess.STDOUT,
         ))
