@@ -45,7 +45,9 @@ _EXPORTS = {
     "TrialStatus": "adaptive.trial",
     "ServingDistribution": "adaptive.serving",
 }
-_SUBMODULES = {"serving", "bandits", "ope", "plots", "events"}
+# public name -> the module it is (ad.ope and ad.plots live in the bandits and review folders)
+_SUBMODULES = {"serving": "adaptive.serving", "bandits": "adaptive.bandits", "ope": "adaptive.bandits.ope",
+               "plots": "adaptive.review.plots", "events": "adaptive.events"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 
@@ -54,7 +56,7 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
     elif name in _SUBMODULES:
-        value = importlib.import_module(f"adaptive.{name}")
+        value = importlib.import_module(_SUBMODULES[name])
     else:
         raise AttributeError(f"module 'adaptive' has no attribute {name!r}")
     globals()[name] = value
@@ -66,7 +68,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
-    from adaptive import bandits, events, ope, plots, serving
+    from adaptive import bandits, events, serving
+    from adaptive.bandits import ope
     from adaptive.errors import (
         AdaptiveError,
         DuplicateNameError,
@@ -81,6 +84,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
     from adaptive.experiment import Experiment, create_experiment, delete_experiment, list_experiments, load_experiment
     from adaptive.generation import GenerationSettings, OptimizerSettings
     from adaptive.objectives import Maximize, Minimize, Objective, OutcomeConstraint
+    from adaptive.review import plots
     from adaptive.serving import ServingDistribution
     from adaptive.space import Choice, Fixed, Float, Int, SearchSpace
     from adaptive.storage import Database

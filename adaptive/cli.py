@@ -434,7 +434,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from adaptive.experiment import load_experiment
-    from adaptive.report import write_report
+    from adaptive.review.report import write_report
 
     path = write_report(load_experiment(args.name, storage=args.storage), args.output)
     print(f"{path}: report for {args.name!r}")

@@ -118,7 +118,7 @@ def engine_files() -> dict[str, str]:
         for name, module in list(sys.modules.items())
         if (name == "adaptive" or name.startswith("adaptive.")) and getattr(module, "__file__", None)
     }
-    files |= set((ROOT / "migrations").rglob("*.py"))
+    files |= set((ROOT / "adaptive" / "storage" / "migrations").rglob("*.py"))
     out = {}
     for path in sorted(files):
         try:
@@ -133,7 +133,7 @@ def same_engine(row: dict) -> bool:
     files = row.get("engine_files")
     if not files:
         return False
-    if any(str(m.relative_to(ROOT)) not in files for m in (ROOT / "migrations").rglob("*.py")):
+    if any(str(m.relative_to(ROOT)) not in files for m in (ROOT / "adaptive" / "storage" / "migrations").rglob("*.py")):
         return False  # a migration added since: a fresh database would differ
     for rel, blob in files.items():
         path = ROOT / rel

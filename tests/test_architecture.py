@@ -15,21 +15,24 @@ LAYERS = [
     ("adaptive.serving", ("adaptive.",)),  # stdlib only: a serving process loads no torch
     ("adaptive.errors", ("adaptive.",)),
     ("adaptive.storage", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.cron",
-                          "adaptive.cli", "adaptive.analysis", "adaptive.plots")),
+                          "adaptive.cli", "adaptive.analysis", "adaptive.review")),
     ("adaptive.modeling", ("adaptive.generation", "adaptive.experiment", "adaptive.cron.rounds", "adaptive.cli",
-                           "adaptive.analysis", "adaptive.plots", "adaptive.storage")),
-    ("adaptive.generation", ("adaptive.experiment", "adaptive.cron.rounds", "adaptive.cli", "adaptive.plots",
+                           "adaptive.analysis", "adaptive.review", "adaptive.storage")),
+    # The fast paths sit beside the models they stand in for: fit.py and the acquisition ask their gate.
+    ("adaptive._fastpaths", ("adaptive.generation", "adaptive.experiment", "adaptive.cron", "adaptive.cli",
+                             "adaptive.analysis", "adaptive.review", "adaptive.storage", "adaptive.modeling.fit")),
+    ("adaptive.generation", ("adaptive.experiment", "adaptive.cron.rounds", "adaptive.cli", "adaptive.review",
                              "adaptive.storage")),
     # The experiment API is below the cron operations: its stored spec lives in adaptive.spec.
     ("adaptive.spec", ("adaptive.experiment", "adaptive.cron", "adaptive.cli", "adaptive.storage", "adaptive.modeling")),
-    ("adaptive.experiment", ("adaptive.cron", "adaptive.cli", "adaptive.plots", "adaptive.report", "adaptive.sources")),
+    ("adaptive.experiment", ("adaptive.cron", "adaptive.cli", "adaptive.review", "adaptive.sources")),
     ("adaptive.sources", ("adaptive.cron", "adaptive.cli", "adaptive.experiment")),
     # The cron operations: configs, rounds, fleets; nothing but the CLI and the demo is above them.
     ("adaptive.cron", ("adaptive.cli", "adaptive.service", "adaptive.demo")),
     ("adaptive.cron.rounds", ("adaptive.cron.fleet",)),
     # The HTTP service reads exports through storage; it never loads the modelling stack.
     ("adaptive.service", ("adaptive.cli", "adaptive.experiment", "adaptive.generation", "adaptive.modeling",
-                          "adaptive.analysis", "adaptive.cron.rounds", "adaptive.plots", "adaptive.report")),
+                          "adaptive.analysis", "adaptive.cron.rounds", "adaptive.review")),
     ("adaptive.space", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.storage")),
     ("adaptive.objectives", ("adaptive.experiment", "adaptive.generation", "adaptive.modeling", "adaptive.storage")),
 ]
@@ -124,6 +127,19 @@ def test_imports_point_down_the_layers():
         and not (layer in ("adaptive.serving", "adaptive.errors") and target in ("adaptive",))
     )
     assert wrong == []
+
+
+def test_only_the_gate_decides_on_fast_paths():
+    """Outside ``_fastpaths`` nothing calls a fast path's ``supports()`` or the version check:
+    the modelling and acquisition code ask the gate, or use what it chose."""
+    outside = []
+    for name, path in modules().items():
+        if name.startswith("adaptive._fastpaths"):
+            continue
+        text = path.read_text()
+        if ".supports(" in text or "_fastpaths.verified" in text:
+            outside.append(name)
+    assert outside == []
 
 
 def test_only_storage_touches_the_orm_rows():

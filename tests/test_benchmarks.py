@@ -30,7 +30,7 @@ def test_bo_compare_resumes_runs_whose_engine_files_are_unchanged(tmp_path):
     assert set(by_method) == {"adaptive", "sobol"}
     loaded = by_method["adaptive"]["engine_files"]
     assert "adaptive/experiment.py" in loaded and "adaptive/generation/strategy.py" in loaded
-    assert any(f.startswith("migrations/versions/") for f in loaded)
+    assert any(f.startswith("adaptive/storage/migrations/versions/") for f in loaded)
     assert "engine_files" not in json.loads(out.with_suffix(".json").read_text())["rows"][0]
 
     assert bo_compare.main(argv) == 0  # nothing changed: nothing runs again

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import adaptive as ad
-from adaptive import ope
+from adaptive.bandits import ope
 
 # A tiny log, values by hand (the Open Bandit Pipeline's definitions):
 # rounds: (action, reward, logging propensity); target policy puts pi on actions 0/1.

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import adaptive as ad
-from adaptive import plots
-from adaptive.report import write_report
+from adaptive.review import plots
+from adaptive.review.report import write_report
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_without_a_browser_figures_stay_interactive_with_one_warning(monkeypatch
     import kaleido
     import plotly.io as pio
 
-    from adaptive import _static_figures
+    from adaptive.review import _static_figures
 
     def never(*args, **kwargs):
         raise AssertionError("kaleido must not be started without a browser: its server would wait forever")
@@ -154,7 +154,7 @@ def test_without_a_browser_figures_stay_interactive_with_one_warning(monkeypatch
         renderer = pio.renderers["adaptive_png"]
         fig = {"data": [{"type": "scatter", "x": [1, 2], "y": [2, 1]}], "layout": {}}
         assert renderer.to_mimebundle(fig) == {} and renderer.to_mimebundle(fig) == {}
-        warnings = [r for r in caplog.records if r.name == "adaptive._static_figures"]
+        warnings = [r for r in caplog.records if r.name == "adaptive.review._static_figures"]
         assert len(warnings) == 1 and "apt install chromium" in warnings[0].getMessage()
         assert plots.use_notebook_renderer(static=False) == "plotly_mimetype+notebook"
     finally:
@@ -166,7 +166,7 @@ def test_a_browser_that_never_draws_costs_the_timeout_then_figures_stay_interact
 
     import kaleido
 
-    from adaptive import _static_figures
+    from adaptive.review import _static_figures
 
     stuck = threading.Event()
     monkeypatch.setattr(_static_figures, "_state", {"started": False, "failed": None})
@@ -179,5 +179,5 @@ def test_a_browser_that_never_draws_costs_the_timeout_then_figures_stay_interact
         assert _static_figures.to_png(fig) is None and _static_figures.to_png(fig) is None
     finally:
         stuck.set()
-    warnings = [r.getMessage() for r in caplog.records if r.name == "adaptive._static_figures"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "adaptive.review._static_figures"]
     assert len(warnings) == 1 and "drew nothing in 0.5 s" in warnings[0]

@@ -12,7 +12,7 @@ from adaptive.events.compute import EventMetrics, reward_deltas
 
 if TYPE_CHECKING:
     from adaptive.bandits.log import DecisionLog
-    from adaptive.ope import LoggedData
+    from adaptive.bandits.ope import LoggedData
 
 
 def record_rewards(log: DecisionLog, previous: EventMetrics | None, current: EventMetrics, metric: str) -> int:
@@ -35,7 +35,7 @@ def record_rewards(log: DecisionLog, previous: EventMetrics | None, current: Eve
 def logged_data(result: EventMetrics, metric: str, actions: Sequence[str], *, experiment: str | None = None) -> LoggedData:
     """The decisions of ``result`` (of one ``experiment`` when given) as OPE input: action
     index in ``actions``, ``metric``'s intent-to-treat reward, and the logged propensity."""
-    from adaptive.ope import LoggedData
+    from adaptive.bandits.ope import LoggedData
 
     frame = result.rewards if experiment is None else result.rewards[result.rewards["experiment"] == experiment]
     if metric not in result.event_metrics:

@@ -17,7 +17,7 @@ affine map back to metric units is applied to the posterior samples inside the
 objective and the constraints. The samples, and so every acquisition value, are the
 same; what goes is the transform of the whole posterior on every evaluation. A default
 single-task model is further replaced by its plain-tensor posterior
-(:mod:`adaptive.modeling.lean_gp`): same values, less time per suggest (the figures are in
+(:mod:`adaptive._fastpaths.lean_posterior`): same values, less time per suggest (the figures are in
 docs/optimization.md). :func:`acquisition_model` does both.
 """
 
@@ -40,13 +40,12 @@ from botorch.models.transforms.outcome import Standardize
 from botorch.sampling import SobolQMCNormalSampler
 from linear_operator.utils.warnings import NumericalWarning
 
-from adaptive import _compat
+from adaptive import _fastpaths
 from adaptive import _paths as paths
-from adaptive.generation.lean_acquisition import LeanCachedCholesky
-from adaptive.generation.partitioning import NumpyCells
-from adaptive.generation.single_point_ehvi import SinglePointLogEHVI
-from adaptive.modeling.lean_gp import LeanGP
-from adaptive.modeling.lean_gp import supports as lean_gp_supports
+from adaptive._fastpaths.cached_cholesky import LeanCachedCholesky
+from adaptive._fastpaths.lean_posterior import LeanGP
+from adaptive._fastpaths.partitioning import NumpyCells
+from adaptive._fastpaths.single_point_ehvi import SinglePointLogEHVI
 from adaptive.objectives import OptimizationConfig
 
 Affine = tuple[torch.Tensor, torch.Tensor]
@@ -71,11 +70,11 @@ def acquisition_model(model: Model) -> tuple[Model, Affine | None]:
     """The model as the acquisition should see it, and the affine map back to metric units.
 
     Standardized outputs (:func:`standardized_outputs`) and, for the default single-task
-    structure, the plain-tensor posterior (:class:`~adaptive.modeling.lean_gp.LeanGP`):
+    structure, the plain-tensor posterior (:class:`~adaptive._fastpaths.lean_posterior.LeanGP`):
     the same acquisition values at less cost per evaluation. Changes ``model`` in place.
     """
     model, affine = standardized_outputs(model)
-    if _compat.fast_paths_verified() and lean_gp_supports(model):
+    if _fastpaths.lean_posterior_applies(model):
         paths.note("posterior:lean")
         model = LeanGP(model)  # type: ignore[arg-type]  # supports() checked it is a SingleTaskGP
     else:
@@ -176,7 +175,7 @@ def _build(
     weights = torch.tensor([o.sign for o in config.objectives], dtype=X_baseline.dtype, device=X_baseline.device)
     assert ref_point is not None
     plain = qLogNoisyExpectedHypervolumeImprovement  # BoTorch's own, where the fast paths are off
-    return (_LeanLogNEHVI if lean else _LogNEHVI if _compat.fast_paths_verified() else plain)(
+    return (_LeanLogNEHVI if lean else _LogNEHVI if _fastpaths.acquisition_fast() else plain)(
         model=model, ref_point=torch.as_tensor(ref_point, dtype=X_baseline.dtype, device=X_baseline.device),
         X_baseline=X_baseline, sampler=sampler,
         objective=GenericMCMultiOutputObjective(lambda Y, X=None: _to_metric_units(Y[..., :m], affine) * weights),
@@ -185,7 +184,7 @@ def _build(
 
 
 class _LeanLogNEI(LeanCachedCholesky, qLogNoisyExpectedImprovement):
-    """qLogNEI on a :class:`~adaptive.modeling.lean_gp.LeanGP`."""
+    """qLogNEI on a :class:`~adaptive._fastpaths.lean_posterior.LeanGP`."""
 
 
 class _LogNEHVI(NumpyCells, SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
@@ -194,4 +193,4 @@ class _LogNEHVI(NumpyCells, SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImpr
 
 
 class _LeanLogNEHVI(LeanCachedCholesky, NumpyCells, SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
-    """qLogNEHVI on a :class:`~adaptive.modeling.lean_gp.LeanGP`."""
+    """qLogNEHVI on a :class:`~adaptive._fastpaths.lean_posterior.LeanGP`."""

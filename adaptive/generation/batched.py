@@ -37,7 +37,7 @@ from botorch.utils import safe_math
 from torch import Tensor
 
 from adaptive import _paths as paths
-from adaptive.modeling import lean_gp
+from adaptive._fastpaths import lean_posterior
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def _refine(acqf: AcquisitionFunction, starts: Tensor, steps: int, graphs: bool)
     """Best point (``restarts x q x d``) and value (``restarts``) of each restart after ``steps`` steps."""
     state = _State(starts, steps)
     remaining = steps
-    with lean_gp.without_host_sync(), _unchecked_fat_maximum():
+    with lean_posterior.without_host_sync(), _unchecked_fat_maximum():
         if graphs and steps > WARMUP:
             replay = _capture(lambda: _step(acqf, state), warmup=WARMUP)
             remaining -= WARMUP  # run eagerly during the warm-up; capture records without running

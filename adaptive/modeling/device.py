@@ -15,9 +15,9 @@ from adaptive.errors import ValidationError
 
 ENV = "ADAPTIVE_DEVICE"
 # Under ``auto``, experiments with fewer completed observations than this fit and propose on
-# the CPU. Measured (docs/benchmarks.md, Device): at 50 a fit and a point took 0.26 s on two
-# CPU cores and 0.31 s on an H200; at 500, 0.76 s and 0.44 s; the crossover lies between, and
-# a fresh process pays seconds to start CUDA on top, so the threshold sits at its low end.
+# the CPU: below the measured crossover (docs/benchmarks.md, Device, has the figures) the CPU
+# is faster, and a fresh process pays seconds to start CUDA on top, so the threshold sits at
+# the crossover's low end.
 CUDA_FROM_OBSERVATIONS = 200
 
 

@@ -28,11 +28,10 @@ from botorch.optim.fit import fit_gpytorch_mll_scipy
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.utils.warnings import NumericalWarning
 
-from adaptive import _compat
+from adaptive import _fastpaths
 from adaptive import _paths as paths
 from adaptive.errors import ModelFitError, ValidationError
 from adaptive.modeling import categorical as categorical_model
-from adaptive.modeling import fast_fit, lean_mll
 from adaptive.modeling.corrected import build_corrected, source_scales
 from adaptive.modeling.data import MetricData, metric_data
 from adaptive.modeling.loo import loo_rmse
@@ -406,31 +405,20 @@ def _fit(
                             kernel.lengthscale = ls * torch.exp(
                                 torch.randn(ls.shape, generator=generator, dtype=ls.dtype).to(ls)
                             )
-            fast = _compat.fast_paths_verified()
+            path = _fastpaths.fit_path(model)
+            paths.note(f"fit:{path}")
             with single_threaded_blas():
-                if fast and fast_fit.supports(model):
-                    paths.note("fit:closed-form")
-                    fast_fit.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
-                elif fast and categorical_model.supports(model) and model.covar_module.continuous:
-                    paths.note("fit:closed-form-categorical")
-                    categorical_model.fit(model, maxiter=FIT_OPTIONS["maxiter"])  # type: ignore[arg-type]
+                if path in (_fastpaths.CLOSED_FORM, _fastpaths.CLOSED_FORM_CATEGORICAL):
+                    _fastpaths.fit_closed_form(model, path, maxiter=FIT_OPTIONS["maxiter"])
                 else:
                     mll = ExactMarginalLogLikelihood(model.likelihood, model)
+                    # The lean paths: the same loss in plain tensors, BoTorch's optimizer.
+                    closure = None if path == _fastpaths.BOTORCH else _fastpaths.mll_closure(mll, path)
                     with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
                         warnings.simplefilter("ignore", category=(BotorchWarning, NumericalWarning, RuntimeWarning, UserWarning))
                         torch.manual_seed(seed + attempt)
-                        if fast and lean_mll.supports(model):
-                            paths.note("fit:lean-mll")
-                            # The same loss in plain tensors (see lean_mll); BoTorch's optimizer.
-                            fit_gpytorch_mll(mll, closure=lean_mll.closure(mll), optimizer=fit_gpytorch_mll_scipy,
-                                             optimizer_kwargs={"options": FIT_OPTIONS})
-                        elif fast and categorical_model.supports(model):  # choices only: the same loss in plain tensors
-                            paths.note("fit:lean-mll-categorical")
-                            fit_gpytorch_mll(mll, closure=categorical_model.closure(mll), optimizer=fit_gpytorch_mll_scipy,
-                                             optimizer_kwargs={"options": FIT_OPTIONS})
-                        else:
-                            paths.note("fit:botorch")
-                            fit_gpytorch_mll(mll, optimizer_kwargs={"options": FIT_OPTIONS})
+                        fit_gpytorch_mll(mll, closure=closure, optimizer=fit_gpytorch_mll_scipy,
+                                         optimizer_kwargs={"options": FIT_OPTIONS})
             model.eval()
             with torch.no_grad(), warnings.catch_warnings():
                 # A multi-task GP's first posterior in a process builds a sparse tensor, and torch

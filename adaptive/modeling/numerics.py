@@ -45,7 +45,7 @@ def is_numerical(exc: BaseException) -> bool:
 # first, then these multiples of the mean diagonal, GPyTorch's ladder (psd_safe_cholesky) made
 # relative to the matrix's scale. The lean posterior keeps psd_safe_cholesky itself (absolute
 # jitter), so that its values equal BoTorch's; its synchronization-free twin in
-# modeling/lean_gp.py follows that ladder.
+# modeling/lean_posterior.py follows that ladder.
 RELATIVE_JITTERS = (0.0, 1e-8, 1e-7, 1e-6)
 
 

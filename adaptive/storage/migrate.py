@@ -1,7 +1,7 @@
 """Run and inspect Alembic migrations for an adaptive database.
 
-The revisions live in the repository's ``migrations/`` folder (installed as the
-package ``adaptive._migrations``); they are the only source of the schema.
+The revisions live in ``adaptive/storage/migrations/`` (Alembic's environment and its
+``versions/``); they are the only source of the schema.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # alembic is imported to migrate, not to open a database at h
 
 logger = logging.getLogger(__name__)
 
-# The newest revision in migrations/versions (a test checks it against Alembic's own
+# The newest revision in migrations/versions/ (a test checks it against Alembic's own
 # reading): opening a database at head needs only this and one SELECT.
 HEAD_REVISION = "0005"
 
@@ -30,7 +30,7 @@ _PG_MIGRATION_LOCK_KEY = 0x0ADA_0001
 
 
 def migrations_path() -> Path:
-    return Path(str(resources.files("adaptive._migrations")))
+    return Path(str(resources.files("adaptive.storage.migrations")))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -52,7 +52,7 @@ def scripted_head_revision() -> str:
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "migrations/ holds no revision"
+    assert head is not None, "the migrations folder holds no revision"
     return head
 
 

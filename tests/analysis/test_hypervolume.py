@@ -10,6 +10,8 @@ from adaptive.objectives import OptimizationConfig
 def test_pareto_mask():
     Y = np.array([[1, 5], [2, 4], [1.5, 3], [2, 4], [0, 0]])
     assert pareto_mask(Y).tolist() == [True, True, False, True, False]
+    assert pareto_mask(np.zeros((0, 2))).tolist() == []
+    assert pareto_mask(Y[:, :1]).tolist() == [False, True, False, True, False]  # one objective: every best row
 
 
 def test_hypervolume_by_hand():

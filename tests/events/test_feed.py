@@ -11,12 +11,12 @@ import pytest
 import adaptive as ad
 from adaptive.bandits import DecisionLog
 from adaptive.bandits._base import Decision
+from adaptive.bandits.ope import ips
 from adaptive.cron.apply_config import apply_config
 from adaptive.cron.config import parse_config
 from adaptive.cron.rounds import run_round
 from adaptive.events import EventMetric, compute_metrics
 from adaptive.events.feed import logged_data, record_rewards
-from adaptive.ope import ips
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

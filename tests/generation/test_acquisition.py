@@ -10,14 +10,14 @@ import torch
 from botorch.models import SingleTaskGP
 
 import adaptive as ad
+from adaptive._fastpaths import gp_fit
 from adaptive.generation.acquisition import build_acquisition, standardized_outputs
-from adaptive.modeling import fast_fit
 from adaptive.objectives import OptimizationConfig
 
 
 def _model(X, Y):
     model = SingleTaskGP(X, Y)
-    fast_fit.fit(model, maxiter=100)
+    gp_fit.fit(model, maxiter=100)
     return model.eval()
 
 

@@ -14,11 +14,12 @@ from torch.overrides import TorchFunctionMode
 
 import adaptive as ad
 from adaptive import _paths as paths
+from adaptive._fastpaths import lean_posterior
 from adaptive.generation import batched
 from adaptive.generation.acquisition import acquisition_model, build_acquisition
 from adaptive.generation.optimize import maximize
 from adaptive.generation.settings import GenerationSettings, OptimizerSettings
-from adaptive.modeling import MetricData, fit_models, lean_gp
+from adaptive.modeling import MetricData, fit_models
 from adaptive.objectives import OptimizationConfig
 
 SPACE = ad.SearchSpace({f"x{i}": ad.Float(0.0, 1.0) for i in range(4)})
@@ -104,8 +105,8 @@ def _factor(B: torch.Tensor, weights: torch.Tensor, *, sync_free: bool) -> tuple
     """The Cholesky factor of ``B B^T + 0.05 I`` and the gradient of a weighted sum of it by ``B``."""
     A = B @ B.transpose(-1, -2) + 0.05 * torch.eye(B.shape[-2], dtype=torch.float64)
     if sync_free:
-        with lean_gp.without_host_sync():
-            L = lean_gp.cholesky(A)
+        with lean_posterior.without_host_sync():
+            L = lean_posterior.cholesky(A)
     else:
         L = psd_safe_cholesky(A)
     (grad,) = torch.autograd.grad((L * weights).sum(), B)
@@ -122,22 +123,22 @@ def test_sync_free_cholesky_equals_psd_safe_cholesky():
         torch.testing.assert_close(g1, g0, rtol=1e-8, atol=1e-10)
     # Singular (rank one): the jitter ladder's first success, as psd_safe_cholesky's.
     v = torch.randn(4, 1, dtype=torch.float64, generator=generator)
-    with lean_gp.without_host_sync():
-        L = lean_gp.cholesky(v @ v.T)
+    with lean_posterior.without_host_sync():
+        L = lean_posterior.cholesky(v @ v.T)
     with pytest.warns(Warning):
         expected = psd_safe_cholesky(v @ v.T)
     torch.testing.assert_close(L, expected)
     # Indefinite beyond the ladder: NaN, never an exception or a read-back.
-    with lean_gp.without_host_sync():
-        assert torch.isnan(lean_gp.cholesky(-torch.eye(2, dtype=torch.float64))).all()
+    with lean_posterior.without_host_sync():
+        assert torch.isnan(lean_posterior.cholesky(-torch.eye(2, dtype=torch.float64))).all()
 
 
 def test_the_step_context_restores_botorch_and_the_posterior_on_exit():
     checked = safe_math._pareto
-    with pytest.raises(RuntimeError), lean_gp.without_host_sync(), batched._unchecked_fat_maximum():
-        assert safe_math._pareto is not checked and lean_gp.host_sync_free()
+    with pytest.raises(RuntimeError), lean_posterior.without_host_sync(), batched._unchecked_fat_maximum():
+        assert safe_math._pareto is not checked and lean_posterior.host_sync_free()
         raise RuntimeError("boom")
-    assert safe_math._pareto is checked and not lean_gp.host_sync_free()
+    assert safe_math._pareto is checked and not lean_posterior.host_sync_free()
     with pytest.raises(ValueError, match="non-negative"):
         safe_math._pareto(torch.tensor([-1.0]), alpha=2.0)
 
@@ -172,7 +173,7 @@ def test_the_optimizer_step_never_reads_back_from_the_device(config, q, monkeypa
     monkeypatch.setattr(mo_logei, "_C", None)
     acqf = _acquisition(config, _datas())
     state = batched._State(torch.rand(6, q, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), 10)
-    with lean_gp.without_host_sync(), batched._unchecked_fat_maximum():
+    with lean_posterior.without_host_sync(), batched._unchecked_fat_maximum():
         batched._step(acqf, state)  # the first step fills caches (base samples, the factor's inverse)
         before = state.X.detach().clone()
         with _NoHostReads():

@@ -165,8 +165,7 @@ def test_a_bug_fails_loudly_instead_of_falling_back(sqlite_url, monkeypatch):
         raise TypeError("fit_gpytorch_mll() got an unexpected keyword argument 'closure'")
 
     monkeypatch.setattr(fit_module, "fit_gpytorch_mll", changed_api)
-    monkeypatch.setattr(fit_module.fast_fit, "supports", lambda model: False)
-    monkeypatch.setattr(fit_module.lean_mll, "supports", lambda model: False)
+    monkeypatch.setattr(fit_module._fastpaths, "fit_path", lambda model: "botorch")
     with pytest.raises(TypeError, match="unexpected keyword"):
         exp.suggest(1)
     assert len(calls) == 1  # not retried either
@@ -193,7 +192,7 @@ def test_fit_retries_then_raises(monkeypatch):
         raise RuntimeError("not PSD")
 
     monkeypatch.setattr(fit_module, "fit_gpytorch_mll", fail)
-    monkeypatch.setattr(fit_module.fast_fit, "fit", fail)
+    monkeypatch.setattr(fit_module._fastpaths, "fit_closed_form", fail)
     data = MetricData("m", torch.rand(4, 2, dtype=torch.float64), torch.rand(4, 1, dtype=torch.float64), None, (0, 1, 2, 3))
     with pytest.raises(fit_module.ModelFitError, match="3 attempts"):
         fit_module.fit_metric_model(data)
@@ -324,14 +323,14 @@ def test_pending_points_near_observed_ones_raise_no_warning_to_the_user(sqlite_u
 def test_on_unverified_library_versions_every_fast_path_steps_aside(sqlite_url, monkeypatch, caplog):
     """The one gate: on a BoTorch series the parity tests never ran on, fits and posteriors take
     BoTorch's own paths (counted), and suggestions still come from the model."""
-    from adaptive import _compat
+    from adaptive import _fastpaths
 
-    monkeypatch.setattr(_compat, "version", lambda package: "0.19.0" if package == "botorch" else
+    monkeypatch.setattr(_fastpaths, "version", lambda package: "0.19.0" if package == "botorch" else
                         {"gpytorch": "1.15.2", "linear_operator": "0.6.1"}[package])
-    _compat.fast_paths_verified.cache_clear()
+    _fastpaths.verified.cache_clear()
     try:
-        with caplog.at_level(logging.WARNING, logger="adaptive._compat"):
-            assert not _compat.fast_paths_verified()
+        with caplog.at_level(logging.WARNING, logger="adaptive._fastpaths"):
+            assert not _fastpaths.verified()
         assert "botorch 0.19.0 (verified: 0.18.x)" in caplog.text
         mixed = ad.create_experiment(
             "gate", storage=sqlite_url, seed=1, generation=GenerationSettings(initial_trials=4),
@@ -348,5 +347,5 @@ def test_on_unverified_library_versions_every_fast_path_steps_aside(sqlite_url, 
         assert set(taken) == {"fit:botorch", "posterior:botorch", "optimizer:scipy"}, taken
     finally:
         monkeypatch.undo()
-        _compat.fast_paths_verified.cache_clear()
-    assert _compat.fast_paths_verified()  # the installed versions are the verified ones (CI checks them)
+        _fastpaths.verified.cache_clear()
+    assert _fastpaths.verified()  # the installed versions are the verified ones (CI checks them)

@@ -342,8 +342,8 @@ def test_fits_depend_on_data_and_seed_only_not_on_the_global_generator():
 
 
 def test_the_bias_corrected_prior_carries_the_simulator_gps_uncertainty():
+    from adaptive._fastpaths.gp_fit import fit
     from adaptive.modeling.corrected import build_corrected
-    from adaptive.modeling.fast_fit import fit
 
     g = torch.Generator().manual_seed(8)
     X_sim = torch.rand(15, 2, generator=g, dtype=torch.float64) * 0.5  # simulator trials in one corner only

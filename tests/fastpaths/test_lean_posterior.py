@@ -10,15 +10,14 @@ import torch
 from botorch.models import ModelListGP, SingleTaskGP
 
 import adaptive as ad
-from adaptive.generation import lean_acquisition
+from adaptive._fastpaths import cached_cholesky, gp_fit, lean_posterior
 from adaptive.generation.acquisition import build_acquisition, standardized_outputs
-from adaptive.modeling import fast_fit, lean_gp
 from adaptive.objectives import OptimizationConfig
 
 
 def _fitted(X, Y, Yvar=None):
     model = SingleTaskGP(X, Y, Yvar)
-    fast_fit.fit(model, maxiter=100)
+    gp_fit.fit(model, maxiter=100)
     bare, affine = standardized_outputs(model.eval())
     return bare, affine
 
@@ -37,7 +36,7 @@ def test_posterior_equals_the_models(fixed_noise):
     g, X, f0, _, cost = _data()
     Y = torch.stack([f0, cost], -1)
     model, _ = _fitted(X, Y, torch.full_like(Y, 0.01) if fixed_noise else None)
-    lean = lean_gp.LeanGP(model)
+    lean = lean_posterior.LeanGP(model)
     assert lean.num_outputs == 2
     Xt = torch.rand(5, 4, 3, generator=g, dtype=torch.float64)
     expected, actual = model.posterior(Xt), lean.posterior(Xt)
@@ -70,7 +69,7 @@ def test_acquisition_values_and_gradients_equal_the_gpytorch_models(objectives):
         config = OptimizationConfig.build([ad.Maximize("f0", threshold=8.0), ad.Minimize("f1", threshold=190.0)], ["cost >= 1.5"])
         Y, ref = torch.stack([f0, f1, cost], -1), np.array([8.0, -190.0])
     model, affine = _fitted(X, Y)
-    lean = lean_gp.LeanGP(copy.deepcopy(model))
+    lean = lean_posterior.LeanGP(copy.deepcopy(model))
     kwargs = dict(X_baseline=X, X_pending=torch.rand(2, 3, generator=g, dtype=torch.float64), ref_point=ref,
                   mc_samples=64, seed=3, affine=affine)
     torch.manual_seed(0)
@@ -89,13 +88,13 @@ def test_acquisition_values_and_gradients_equal_the_gpytorch_models(objectives):
 def test_only_default_single_task_models_are_supported():
     _, X, f0, _, _ = _data()
     model, _ = _fitted(X, f0.unsqueeze(-1))
-    assert lean_gp.supports(model)
-    assert not lean_gp.supports(SingleTaskGP(X, f0.unsqueeze(-1)))  # still has its outcome transform
-    assert not lean_gp.supports(ModelListGP(model))
+    assert lean_posterior.supports(model)
+    assert not lean_posterior.supports(SingleTaskGP(X, f0.unsqueeze(-1)))  # still has its outcome transform
+    assert not lean_posterior.supports(ModelListGP(model))
     with pytest.raises(TypeError, match="default SingleTaskGP"):
-        lean_gp.LeanGP(SingleTaskGP(X, f0.unsqueeze(-1)))
+        lean_posterior.LeanGP(SingleTaskGP(X, f0.unsqueeze(-1)))
     with pytest.raises(NotImplementedError, match="noise-free"):
-        lean_gp.LeanGP(model).posterior(X, observation_noise=True)
+        lean_posterior.LeanGP(model).posterior(X, observation_noise=True)
 
 
 def test_the_optimizer_reads_the_device_off_a_lean_model():
@@ -104,7 +103,7 @@ def test_the_optimizer_reads_the_device_off_a_lean_model():
     _, X, f0, _, cost = _data()
     model, affine = _fitted(X, torch.stack([f0, cost], -1))
     config = OptimizationConfig.build([ad.Maximize("f0")], ["cost <= 4.5"])
-    acqf = build_acquisition(lean_gp.LeanGP(model), config, X_baseline=X, X_pending=None, ref_point=None,
+    acqf = build_acquisition(lean_posterior.LeanGP(model), config, X_baseline=X, X_pending=None, ref_point=None,
                              mc_samples=16, seed=0, affine=affine)
     assert list(acqf.model.buffers()) and _device_of(acqf) == X.device
 
@@ -118,8 +117,8 @@ def test_bias_corrected_model_posterior_and_acquisition_equal_the_models():
     Y = torch.sin(5 * X[:, :1]) + X[:, 1:] - 0.4 * task
     corrected = compare_sources(MetricData("m", X, Y, None, tuple(range(30)), task, ("online", "sim"))).corrected
     model, affine = standardized_outputs(corrected)
-    assert lean_gp.supports(model)
-    lean = lean_gp.LeanGP(copy.deepcopy(model))
+    assert lean_posterior.supports(model)
+    lean = lean_posterior.LeanGP(copy.deepcopy(model))
     Xt = torch.rand(6, 3, 2, generator=g, dtype=torch.float64)
     expected, actual = model.posterior(Xt), lean.posterior(Xt)
     np.testing.assert_allclose(actual.mean.numpy(), expected.mean.detach().numpy(), atol=1e-9)
@@ -139,21 +138,21 @@ def test_a_failed_low_rank_update_samples_the_joint_posterior(monkeypatch):
     _, X, f0, _, cost = _data(2)
     model, affine = _fitted(X, torch.stack([f0, cost], -1))
     config = OptimizationConfig.build([ad.Maximize("f0")], ["cost <= 4.5"])
-    acqf = build_acquisition(lean_gp.LeanGP(model), config, X_baseline=X, X_pending=None, ref_point=None,
+    acqf = build_acquisition(lean_posterior.LeanGP(model), config, X_baseline=X, X_pending=None, ref_point=None,
                              mc_samples=32, seed=0, affine=affine)
     candidates = torch.rand(4, 1, 3, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
     with torch.no_grad():
         cached = acqf(candidates)
     calls = []
-    real = lean_gp.psd_safe_cholesky
+    real = lean_posterior.psd_safe_cholesky
 
     def failing(A, *args, **kwargs):
         if kwargs.get("max_tries") == 6:  # the corner block of the low-rank update
             calls.append(A.shape)
-            raise lean_acquisition.NotPSDError("forced")
+            raise cached_cholesky.NotPSDError("forced")
         return real(A, *args, **kwargs)
 
-    monkeypatch.setattr(lean_gp, "psd_safe_cholesky", failing)
+    monkeypatch.setattr(lean_posterior, "psd_safe_cholesky", failing)
     with torch.no_grad():
         joint = acqf(candidates)
     assert calls and torch.isfinite(joint).all()
@@ -163,6 +162,7 @@ def test_a_failed_low_rank_update_samples_the_joint_posterior(monkeypatch):
 
 @pytest.mark.parametrize("outputs", [1, 2])
 def test_posterior_and_acquisition_equal_the_models_for_a_space_with_choices(outputs):
+    from adaptive._fastpaths import mixed_fit
     from adaptive.modeling import categorical
 
     g = torch.Generator().manual_seed(3)
@@ -170,10 +170,10 @@ def test_posterior_and_acquisition_equal_the_models_for_a_space_with_choices(out
     X[:, 2:5] = torch.nn.functional.one_hot(torch.randint(0, 3, (18,), generator=g), 3).double()
     Y = torch.stack([torch.sin(4 * X[:, 0]) + X[:, 3], X[:, 1] - X[:, 4]], -1)[:, :outputs]
     model = categorical.mixed_model(X, Y, None, [[2, 3, 4]])
-    categorical.fit(model, maxiter=100)
+    mixed_fit.fit(model, maxiter=100)
     model, _ = standardized_outputs(model.eval())
-    assert lean_gp.supports(model)
-    lean = lean_gp.LeanGP(model)
+    assert lean_posterior.supports(model)
+    lean = lean_posterior.LeanGP(model)
     Xt = torch.rand(6, 3, 5, generator=g, dtype=torch.float64)
     Xt[..., 2:5] = torch.nn.functional.one_hot(torch.randint(0, 3, (6, 3), generator=g), 3).double()
     expected, actual = model.posterior(Xt), lean.posterior(Xt)
@@ -195,8 +195,8 @@ def test_posterior_over_many_points_equals_the_models():
     the prior covariance comes from the product form, its diagonal exactly one."""
     g, X, f0, _, cost = _data(n=40)
     model, _ = _fitted(X, torch.stack([f0, cost], -1))
-    Xt = torch.rand(lean_gp.EXACT_DIFFERENCES_UP_TO + 72, 3, generator=g, dtype=torch.float64)
-    expected, actual = model.posterior(Xt), lean_gp.LeanGP(model).posterior(Xt)
+    Xt = torch.rand(lean_posterior.EXACT_DIFFERENCES_UP_TO + 72, 3, generator=g, dtype=torch.float64)
+    expected, actual = model.posterior(Xt), lean_posterior.LeanGP(model).posterior(Xt)
     blocks = expected.distribution.covariance_matrix.detach().reshape(2, len(Xt), 2, len(Xt))
     for i in range(2):
         np.testing.assert_allclose(actual.covariance[i].numpy(), blocks[i, :, i].numpy(), atol=1e-9)

@@ -13,11 +13,11 @@ way they are computed changes.
 BoTorch's noisy acquisitions cache the Cholesky factor of the incumbents' posterior
 covariance and sample candidates by a low-rank update of it (``sample_cached_cholesky``),
 which reads GPyTorch's distribution objects:
-:class:`~adaptive.generation.lean_acquisition.LeanCachedCholesky` does the same update on a
+:class:`~adaptive._fastpaths.cached_cholesky.LeanCachedCholesky` does the same update on a
 :class:`LeanPosterior`; with it the acquisition values equal those on the GPyTorch model
 (tested to 1e-8).
 
-Only the structures ``fast_fit`` fits are handled (ARD RBF kernel without output scale,
+Only the structures ``gp_fit`` fits are handled (ARD RBF kernel without output scale,
 Gaussian or fixed-noise likelihood, no input or outcome transform, and a constant prior
 mean or the bias-corrected model's :class:`~adaptive.modeling.corrected.SourceMean` over
 such GPs with their :class:`~adaptive.modeling.corrected.SourceCovariance`; see :func:`supports`).
@@ -42,9 +42,9 @@ from gpytorch.means import ConstantMean
 from linear_operator.utils.cholesky import psd_safe_cholesky
 from torch import Tensor
 
+from adaptive._fastpaths.gp_fit import rbf_kernel
 from adaptive.modeling import categorical
 from adaptive.modeling.corrected import SourceMean
-from adaptive.modeling.fast_fit import rbf_kernel
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from botorch.utils.multi_objective.box_decompositions.non_dominated import (
     NondominatedPartitioning,
 )
 
-from adaptive.generation.partitioning import NumpyCells, NumpyNondominatedPartitioning
-from adaptive.modeling import fast_fit
+from adaptive._fastpaths import gp_fit
+from adaptive._fastpaths.partitioning import NumpyCells, NumpyNondominatedPartitioning
 
 
 def _fronts():
@@ -52,7 +52,7 @@ def test_nehvi_takes_numpy_cells_and_keeps_botorchs_values():
     X = torch.rand(16, 3, generator=g, dtype=torch.float64)
     Y = torch.stack([torch.sin(3 * X[:, 0]) + X[:, 1], X[:, 2] - X[:, 0] * X[:, 1], X[:, 1] * X[:, 2] - X[:, 0]], -1)
     model = SingleTaskGP(X, Y)
-    fast_fit.fit(model, maxiter=100)
+    gp_fit.fit(model, maxiter=100)
     model.eval()
     made = []
     original = NumpyNondominatedPartitioning._partition_space

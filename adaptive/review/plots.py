@@ -56,7 +56,7 @@ def use_notebook_renderer(*, static: bool = True) -> str:
     """
     import plotly.io as pio
 
-    from adaptive._static_figures import StaticPNGRenderer
+    from adaptive.review._static_figures import StaticPNGRenderer
 
     pio.renderers["adaptive_png"] = StaticPNGRenderer()
     pio.renderers.default = "plotly_mimetype+notebook" + ("+adaptive_png" if static else "")

@@ -29,7 +29,10 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run_with(connection)
 else:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: set sqlalchemy.url in the config (or use `adaptive db upgrade`)")
+    engine = create_engine(url)
     with engine.connect() as conn:
         run_with(conn)
         conn.commit()

@@ -14,7 +14,7 @@ from botorch.optim.fit import fit_gpytorch_mll_scipy
 from botorch.optim.utils import get_parameters
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
-from adaptive.modeling import lean_mll
+from adaptive._fastpaths import multitask_mll
 from adaptive.modeling.data import MetricData
 from adaptive.modeling.multitask import build_multitask
 
@@ -36,14 +36,14 @@ def _loss_and_grads(closure):
 def test_loss_and_gradient_equal_botorchs(fixed_noise):
     data = _data(fixed_noise)
     model = build_multitask(data, data.Yvar)
-    assert lean_mll.supports(model)
+    assert multitask_mll.supports(model)
     mll = ExactMarginalLogLikelihood(model.likelihood, model).train()
     # Away from the initial values, so that every term (priors, task covariance) matters.
     with torch.no_grad():
         for p in get_parameters(mll, requires_grad=True).values():
             p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1), dtype=p.dtype))
     expected, expected_grads = _loss_and_grads(get_loss_closure_with_grads(mll, get_parameters(mll, requires_grad=True)))
-    actual, actual_grads = _loss_and_grads(lean_mll.closure(mll))
+    actual, actual_grads = _loss_and_grads(multitask_mll.closure(mll))
     assert actual == pytest.approx(expected, rel=1e-10)
     for e, a in zip(expected_grads, actual_grads):
         torch.testing.assert_close(a, e, rtol=1e-8, atol=1e-10)
@@ -56,7 +56,7 @@ def test_fit_reaches_botorchs_optimum():
     options = {"options": {"maxiter": 200}}
     fit_gpytorch_mll(ExactMarginalLogLikelihood(reference.likelihood, reference), optimizer_kwargs=options)
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
-    fit_gpytorch_mll(mll, closure=lean_mll.closure(mll), optimizer=fit_gpytorch_mll_scipy, optimizer_kwargs=options)
+    fit_gpytorch_mll(mll, closure=multitask_mll.closure(mll), optimizer=fit_gpytorch_mll_scipy, optimizer_kwargs=options)
 
     def botorch_loss(m):
         m_mll = ExactMarginalLogLikelihood(m.likelihood, m).train()
@@ -71,7 +71,7 @@ def test_fit_reaches_botorchs_optimum():
 
 def test_only_the_default_multitask_structure_is_supported():
     data = _data(False)
-    assert not lean_mll.supports(SingleTaskGP(data.X, data.Y))
+    assert not multitask_mll.supports(SingleTaskGP(data.X, data.Y))
     train_X = torch.cat([data.X, data.task], dim=-1)
     normalized = MultiTaskGP(train_X, data.Y, task_feature=-1, input_transform=Normalize(d=4))
-    assert not lean_mll.supports(normalized)
+    assert not multitask_mll.supports(normalized)

@@ -13,8 +13,8 @@ from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputO
 from botorch.models import SingleTaskGP
 from botorch.sampling import SobolQMCNormalSampler
 
-from adaptive.generation.single_point_ehvi import SinglePointLogEHVI
-from adaptive.modeling import fast_fit
+from adaptive._fastpaths import gp_fit
+from adaptive._fastpaths.single_point_ehvi import SinglePointLogEHVI
 
 
 class _Fast(SinglePointLogEHVI, qLogNoisyExpectedHypervolumeImprovement):
@@ -26,7 +26,7 @@ def _model_and_data():
     X = torch.rand(18, 3, generator=g, dtype=torch.float64)
     Y = torch.stack([torch.sin(4 * X[:, 0]) + X[:, 1], X[:, 2] * X[:, 0] - X[:, 1], X.sum(-1) - 1.6], -1)
     model = SingleTaskGP(X, Y)
-    fast_fit.fit(model, maxiter=100)
+    gp_fit.fit(model, maxiter=100)
     return model.eval(), X, g
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import plotly.io as pio
 
-from adaptive.plots import figures
+from adaptive.review.plots import figures
 
 if TYPE_CHECKING:
     from adaptive.experiment import Experiment
@@ -40,7 +40,7 @@ CAPTIONS = {
 def write_report(exp: Experiment, path: str | Path) -> Path:
     """Write ``path`` (one HTML file; plotly.js is embedded once, so it needs no network).
 
-    Progress (figures drawn, the file written) is logged at INFO under ``adaptive.report``.
+    Progress (figures drawn, the file written) is logged at INFO under ``adaptive.review.report``.
     """
     start = time.perf_counter()
     logger.info("report for %r: drawing figures", exp.name)

@@ -1,5 +1,5 @@
-"""The acquisition side of the lean posterior (:mod:`adaptive.modeling.lean_gp`): BoTorch's
-cached-Cholesky hooks served from a :class:`~adaptive.modeling.lean_gp.LeanPosterior`, and the
+"""The acquisition side of the lean posterior (:mod:`adaptive._fastpaths.lean_posterior`): BoTorch's
+cached-Cholesky hooks served from a :class:`~adaptive._fastpaths.lean_posterior.LeanPosterior`, and the
 sampler BoTorch picks for one.
 
 BoTorch's noisy acquisitions cache the Cholesky factor of the incumbents' posterior covariance
@@ -21,7 +21,7 @@ from linear_operator.utils.errors import NotPSDError
 from torch import Tensor
 from torch.quasirandom import SobolEngine
 
-from adaptive.modeling.lean_gp import LeanPosterior, cholesky, draw, host_sync_free
+from adaptive._fastpaths.lean_posterior import LeanPosterior, cholesky, draw, host_sync_free
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class LeanCachedCholesky:
         bottom = posterior.covariance[..., -q_in:, :]
         cross, corner = bottom.split([bottom.shape[-1] - q_in, q_in], dim=-1)
         if host_sync_free():
-            # A product with the factor's inverse: no triangular solve kernel (see lean_gp's _unrolled_cholesky).
+            # A product with the factor's inverse: no triangular solve kernel (see lean_posterior's _unrolled_cholesky).
             cross_chol = cross @ self._baseline_L_inverse().transpose(-2, -1)
         else:
             cross_chol = torch.linalg.solve_triangular(self._baseline_L, cross.transpose(-2, -1), upper=False).transpose(-2, -1)

@@ -12,7 +12,7 @@ from botorch.optim.closures import get_loss_closure
 from gpytorch.kernels import MaternKernel
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
-from adaptive.modeling import fast_fit
+from adaptive._fastpaths import gp_fit
 
 
 def _data(n=18, d=3, m=2, seed=0):
@@ -42,7 +42,7 @@ def _our_loss(model):
         prior = None if fixed else (float(likelihood.noise_covar.noise_prior.loc), float(likelihood.noise_covar.noise_prior.scale))
         if not fixed:
             theta.append(noise[0])
-        value, _ = fast_fit.neg_log_marginal_likelihood(
+        value, _ = gp_fit.neg_log_marginal_likelihood(
             np.array(theta), D, Y[i], noise if fixed else None,
             (float(covar.lengthscale_prior.loc), float(covar.lengthscale_prior.scale)), prior,
         )
@@ -55,7 +55,7 @@ def _our_loss(model):
 def test_the_objective_is_botorchs_and_the_gradient_is_right(m, known_noise):
     X, Y = _data(m=m)
     model = SingleTaskGP(X, Y, train_Yvar=torch.full_like(Y, 0.01) if known_noise else None)
-    assert fast_fit.supports(model)
+    assert gp_fit.supports(model)
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
         model.covar_module.lengthscale = 0.1 + torch.rand(model.covar_module.lengthscale.shape, generator=g, dtype=torch.float64)
@@ -68,9 +68,9 @@ def test_the_objective_is_botorchs_and_the_gradient_is_right(m, known_noise):
     y = model.train_targets.detach().numpy().reshape(m, -1)[0]
     theta = np.array([0.3, 0.5, 0.2, 0.9] + ([] if known_noise else [0.05]))
     args = (D, y, np.full(len(y), 0.01) if known_noise else None, (1.5, 1.7), None if known_noise else (-4.0, 1.0))
-    _, grad = fast_fit.neg_log_marginal_likelihood(theta, *args)
+    _, grad = gp_fit.neg_log_marginal_likelihood(theta, *args)
     numeric = [
-        (fast_fit.neg_log_marginal_likelihood(theta + e, *args)[0] - fast_fit.neg_log_marginal_likelihood(theta - e, *args)[0]) / 2e-6
+        (gp_fit.neg_log_marginal_likelihood(theta + e, *args)[0] - gp_fit.neg_log_marginal_likelihood(theta - e, *args)[0]) / 2e-6
         for e in np.eye(len(theta)) * 1e-6
     ]
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
@@ -88,21 +88,21 @@ def test_the_gradient_is_right_with_source_features_and_covariances():
     D = (X[:, None] - X[None]).pow(2).numpy()
     theta = np.array([0.1, 0.7, -0.4, 0.5, 0.2, 0.9, 0.05])
     args = (D, Y[:, 0].numpy(), None, (1.5, 1.7), (-4.0, 1.0), F, P)
-    value, grad = fast_fit.neg_log_marginal_likelihood(theta, *args)
+    value, grad = gp_fit.neg_log_marginal_likelihood(theta, *args)
     numeric = [
-        (fast_fit.neg_log_marginal_likelihood(theta + e, *args)[0] - fast_fit.neg_log_marginal_likelihood(theta - e, *args)[0]) / 2e-6
+        (gp_fit.neg_log_marginal_likelihood(theta + e, *args)[0] - gp_fit.neg_log_marginal_likelihood(theta - e, *args)[0]) / 2e-6
         for e in np.eye(len(theta)) * 1e-6
     ]
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
     # ... and the covariances do enter the objective.
-    assert value != pytest.approx(fast_fit.neg_log_marginal_likelihood(theta, *args[:-1])[0])
+    assert value != pytest.approx(gp_fit.neg_log_marginal_likelihood(theta, *args[:-1])[0])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_fit_reaches_botorchs_optimum(seed):
     X, Y = _data(seed=seed)
     ours, theirs = SingleTaskGP(X, Y), SingleTaskGP(X, Y)
-    fast_fit.fit(ours, maxiter=200)
+    gp_fit.fit(ours, maxiter=200)
     fit_gpytorch_mll(ExactMarginalLogLikelihood(theirs.likelihood, theirs), optimizer_kwargs={"options": {"maxiter": 200}})
     # Same objective, same start, same optimizer family: the same optimum (ours at least as good).
     assert (_botorch_loss(ours) <= _botorch_loss(theirs) + 1e-6).all()
@@ -113,19 +113,19 @@ def test_the_fit_reaches_botorchs_optimum(seed):
 
 def test_other_structures_are_left_to_botorch():
     X, Y = _data(m=1)
-    assert not fast_fit.supports(SingleTaskGP(X, Y, input_transform=Normalize(3)))
-    assert not fast_fit.supports(SingleTaskGP(X, Y, covar_module=MaternKernel(ard_num_dims=3)))
-    assert not fast_fit.supports(SingleTaskGP(X.float(), Y.float()))
+    assert not gp_fit.supports(SingleTaskGP(X, Y, input_transform=Normalize(3)))
+    assert not gp_fit.supports(SingleTaskGP(X, Y, covar_module=MaternKernel(ard_num_dims=3)))
+    assert not gp_fit.supports(SingleTaskGP(X.float(), Y.float()))
     task = torch.cat([X, torch.zeros(len(X), 1, dtype=torch.float64)], -1)
-    assert not fast_fit.supports(MultiTaskGP(task, Y, task_feature=-1))
-    big = torch.rand(fast_fit.MAX_ROWS + 1, 3, dtype=torch.float64)
-    assert not fast_fit.supports(SingleTaskGP(big, big[:, :1]))
+    assert not gp_fit.supports(MultiTaskGP(task, Y, task_feature=-1))
+    big = torch.rand(gp_fit.MAX_ROWS + 1, 3, dtype=torch.float64)
+    assert not gp_fit.supports(SingleTaskGP(big, big[:, :1]))
 
 
 def test_a_covariance_that_is_not_positive_definite_is_an_error():
     D = np.zeros((3, 3, 1))  # three identical inputs: the kernel matrix is all ones
-    with pytest.raises(fast_fit.FastFitError, match="positive definite"):
-        fast_fit.neg_log_marginal_likelihood(np.array([0.0, 0.5]), D, np.zeros(3), np.full(3, -0.5), (1.0, 1.0), None)
+    with pytest.raises(gp_fit.FastFitError, match="positive definite"):
+        gp_fit.neg_log_marginal_likelihood(np.array([0.0, 0.5]), D, np.zeros(3), np.full(3, -0.5), (1.0, 1.0), None)
 
 
 def test_the_bias_corrected_model_is_fitted_to_the_same_optimum():
@@ -139,12 +139,12 @@ def test_the_bias_corrected_model_is_fitted_to_the_same_optimum():
         return torch.sin(5 * X[:, :1]) + X[:, 1:] ** 2
 
     simulator = SingleTaskGP(X_sim, 0.5 * truth(X_sim) - 0.3)
-    fast_fit.fit(simulator, maxiter=200)
+    gp_fit.fit(simulator, maxiter=200)
     simulator.eval()
     ours = build_corrected(X_on, truth(X_on) + 0.1 * X_on[:, :1], None, [simulator])
     theirs = build_corrected(X_on, truth(X_on) + 0.1 * X_on[:, :1], None, [simulator])
-    assert fast_fit.supports(ours)
-    fast_fit.fit(ours, maxiter=200)
+    assert gp_fit.supports(ours)
+    gp_fit.fit(ours, maxiter=200)
     fit_gpytorch_mll(ExactMarginalLogLikelihood(theirs.likelihood, theirs), optimizer_kwargs={"options": {"maxiter": 200}})
     assert (_botorch_loss(ours) <= _botorch_loss(theirs) + 1e-6).all()
     # The simulator is half the truth: the learned weight is about 2.
