@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import os
 import random
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000
+# Proposals made outside the lock and found stale before one is made under it (see suggest).
+OPTIMISTIC_ATTEMPTS = 3
 
 
 def _check_output_path(path: object) -> None:
@@ -117,18 +120,20 @@ class Experiment:
         from adaptive.generation import propose
         from adaptive.modeling import WarmStarts
 
-        def work(session: Session) -> list[Trial]:
-            # Proposals are made under the experiment's lock, so concurrent calls
-            # see each other's trials as pending and never propose the same point.
-            stored = repo.get_experiment(session, self.name, lock=True)
+        def snapshot(session: Session) -> tuple[Any, dict, list[Trial]]:
+            stored = repo.get_experiment(session, self.name)
+            return stored, repo.model_states(session, stored.id), repo.load_trials(session, stored)
+
+        def proposal_for(stored: Any, states: dict, trials: list[Trial]) -> tuple[Any, Any]:
             # Model fits start from the stored ones (see WarmStarts), whichever process stored them.
-            warm = WarmStarts(repo.model_states(session, stored.id))
-            trials = repo.load_trials(session, stored)
-            proposal = propose(
+            warm = WarmStarts(states)
+            return warm, propose(
                 self.search_space, self.config, trials, n, source=source,
                 target=self.target_source, seed=stored.seed, sobol_position=stored.sobol_position, settings=self.generation,
                 device=self._device_for(trials), warm=warm,
             )
+
+        def save(session: Session, stored: Any, warm: Any, proposal: Any) -> list[Trial]:
             repo.save_model_states(session, stored.id, warm.records(), keep=warm.keys())
             if proposal.sobol_position != stored.sobol_position:
                 repo.set_sobol_position(session, stored.id, proposal.sobol_position)
@@ -139,7 +144,36 @@ class Experiment:
             )
             return repo.add_trials(session, stored, proposal.params, source=source, generators=proposal.generators)
 
-        return self.database.run(work)
+        # Propose outside any write transaction (a SQLite write transaction locks the whole
+        # file, so a fleet's rounds of other experiments would queue behind this one's model
+        # fits), then write only if nothing the proposal read has changed meanwhile: the
+        # experiment's row is locked, and its trials (every status and observation) and Sobol
+        # position are compared with the snapshot. Otherwise another call added or finished
+        # trials: propose again, now seeing them (so concurrent calls never propose the same
+        # point), and after OPTIMISTIC_ATTEMPTS such races, under the lock throughout.
+        def write_if_unchanged(
+            session: Session, stored: Any, trials: list[Trial], warm: Any, proposal: Any,
+        ) -> list[Trial] | None:
+            current = repo.get_experiment(session, self.name, lock=True)
+            if current.sobol_position != stored.sobol_position or repo.load_trials(session, current) != trials:
+                return None
+            return save(session, current, warm, proposal)
+
+        for _ in range(OPTIMISTIC_ATTEMPTS):
+            stored, states, trials = self.database.run(snapshot, readonly=True)
+            warm, proposal = proposal_for(stored, states, trials)
+            written = self.database.run(functools.partial(write_if_unchanged, stored=stored, trials=trials, warm=warm,
+                                                          proposal=proposal))
+            if written is not None:
+                return written
+            logger.info("experiment %r: trials changed while proposing; proposing again", self.name)
+
+        def under_lock(session: Session) -> list[Trial]:
+            stored = repo.get_experiment(session, self.name, lock=True)
+            warm, proposal = proposal_for(stored, repo.model_states(session, stored.id), repo.load_trials(session, stored))
+            return save(session, stored, warm, proposal)
+
+        return self.database.run(under_lock)
 
     # -- telling ----------------------------------------------------------------------------
     def complete(self, trial_id: int, metrics: Mapping[str, Any]) -> Trial:
