@@ -20,7 +20,6 @@ import json
 import logging
 import math
 import os
-import platform
 import shutil
 import sqlite3
 import subprocess
@@ -79,6 +78,12 @@ class _Trial:
 
     def __init__(self, id_: int, params: dict) -> None:
         self.id, self.params = id_, params
+
+
+def _machine() -> str:
+    from benchmarks.bo_compare import _machine as machine  # architecture, CPU model, cores, Python
+
+    return machine()
 
 
 def _run(args: list[str], env: dict) -> tuple[float, int]:
@@ -210,7 +215,7 @@ def main() -> int:
         "separate_seconds": separate, "separate_seconds_per_experiment": separate / n,
         "speedup": separate / fleet["fleet_seconds"], "fleet_peak_rss_mb": fleet["fleet_peak_rss_mb"],
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "machine": _machine(),
         "command": "python -m benchmarks.fleet_rounds " + " ".join(a for a in sys.argv[1:] if "://" not in a),
     }
     out = Path(args.out or RESULTS / ("fleet_rounds" if args.backend == "sqlite" else "fleet_rounds_postgresql"))

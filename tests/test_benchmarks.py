@@ -153,3 +153,22 @@ def test_a_store_copied_mid_append_loses_only_its_cut_last_line(tmp_path):
     store.write_text('{"method": "ax", "pro\n{"method": "ax", "problem": "P", "seed": 0, "batch": 1}\n')
     with pytest.raises(json.JSONDecodeError):  # damage inside the file is not a cut-off copy
         bo_compare.load_store(store)
+
+
+def test_engine_parity_pairs_runs_and_counts_identical_proposals(tmp_path):
+    from benchmarks import engine_parity
+
+    def run(seed, score, params, created="2026-12-04T00:00:00"):
+        return {"method": "adaptive", "problem": "P", "batch": 1, "seed": seed, "score": score, "params": params,
+                "median_seconds_per_call": 0.5, "created": created}
+
+    journal = tmp_path / "j.runs.jsonl"
+    rows = [run(0, 1.0, [{"x": 0.1}], "2026-12-03T00:00:00"), run(0, 0.5, [{"x": 0.2}]), run(1, 2.0, [{"x": 0.3}]),
+            {**run(0, 9.0, []), "method": "ax"}]
+    journal.write_text("\n".join(json.dumps(r) for r in rows) + '\n{"method": "adap')  # a cut-short last line
+    before = engine_parity.journal_rows(journal)
+    assert set(before) == {("P", 1, 0), ("P", 1, 1)} and before[("P", 1, 0)]["score"] == 0.5  # the latest run
+    after = {("P", 1, 0): run(0, 0.5, [{"x": 0.2}]), ("P", 1, 1): run(1, 1.5, [{"x": 0.4}])}
+    (line,) = engine_parity.compare(before, after)
+    assert (line["runs"], line["identical"]) == (2, 1)
+    assert line["max_abs_score_difference"] == 0.5 and line["median_before"] == 1.25 and line["median_after"] == 1.0
