@@ -9,7 +9,9 @@ resumed), then pairs each run with the journalled run of the same problem, batch
 (the latest one where there are several): whether every trial's parameters are equal (the
 engine proposed the same points, bit for bit), and the two final scores. A refactoring that
 is meant to change no behaviour should show every run identical; a change of method shows
-how far each row moved. Writes ``benchmarks/results/engine_parity.{md,json}`` (``--out``).
+how far each row moved. ``--keep FILE`` keeps the re-run's journal; ``--after FILE`` compares a
+kept journal instead of re-running (the same runs against another journal). Writes
+``benchmarks/results/engine_parity.{md,json}`` (``--out``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import statistics
 import sys
 import tempfile
@@ -78,15 +81,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS / "engine_parity")
+    parser.add_argument("--keep", type=Path, help="also copy the re-run's journal here")
+    parser.add_argument("--after", type=Path, help="compare this journal of runs instead of re-running")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     before = journal_rows(args.journal)
-    with tempfile.TemporaryDirectory() as folder:
-        run = Path(folder) / "rerun"
-        bo_compare.main(["--problems", *args.problems, "--methods", "adaptive", "--seeds", str(args.seeds),
-                         "--batches", *map(str, args.batches), "--workers", str(args.workers), "--out", str(run)])
-        after = journal_rows(run.with_suffix(".runs.jsonl"))
-    lines = compare(before, after)
+    if args.after is not None:
+        after = journal_rows(args.after)
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            run = Path(folder) / "rerun"
+            bo_compare.main(["--problems", *args.problems, "--methods", "adaptive", "--seeds", str(args.seeds),
+                             "--batches", *map(str, args.batches), "--workers", str(args.workers), "--out", str(run)])
+            if args.keep is not None:
+                shutil.copy(run.with_suffix(".runs.jsonl"), args.keep)
+            after = journal_rows(run.with_suffix(".runs.jsonl"))
+    wanted = {(p, b, seed) for p in args.problems for b in args.batches for seed in range(args.seeds)}
+    lines = compare(before, {k: v for k, v in after.items() if k in wanted})
     command = "python -m benchmarks.engine_parity " + " ".join(sys.argv[1:] if argv is None else argv)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     args.out.with_suffix(".json").write_text(json.dumps({"command": command, "created": created,

@@ -101,7 +101,7 @@ def neg_log_marginal_likelihood(
     if source_covariances is not None:
         k = len(source_covariances)
         K = K + np.einsum("i,iab->ab", theta[1:1 + k] ** 2, source_covariances)
-    factor = _cholesky(K)
+    factor = cholesky_factor(K)
     r = y - F @ theta[:p]
     alpha = scipy.linalg.cho_solve(factor, r, check_finite=False)
     K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
@@ -112,22 +112,22 @@ def neg_log_marginal_likelihood(
     if source_covariances is not None:
         grad[1:1 + k] += theta[1:1 + k] * np.einsum("ab,iab->i", W, source_covariances)
     grad[p:p + d] = 0.5 * np.einsum("ab,abj->j", W * K_rbf, D) / lengthscale**3
-    log_prior, g_prior = _log_normal(lengthscale, *lengthscale_prior)
+    log_prior, g_prior = log_normal(lengthscale, *lengthscale_prior)
     grad[p:p + d] += g_prior
     if fixed_noise is None:
         assert noise_prior is not None
-        lp, gp = _log_normal(np.array([theta[p + d]]), *noise_prior)
+        lp, gp = log_normal(np.array([theta[p + d]]), *noise_prior)
         log_prior += lp
         grad[p + d] = 0.5 * np.trace(W) + gp[0]
     return -(log_lik + log_prior) / n, -grad / n
 
 
-def _cholesky(K: np.ndarray) -> tuple[np.ndarray, bool]:
+def cholesky_factor(K: np.ndarray) -> tuple[np.ndarray, bool]:
     """Cholesky factor of ``K`` (the jitter policy of :mod:`adaptive.modeling.numerics`)."""
     return numerics.cho_factor(K, FastFitError)
 
 
-def _log_normal(x: np.ndarray, loc: float, scale: float) -> tuple[float, np.ndarray]:
+def log_normal(x: np.ndarray, loc: float, scale: float) -> tuple[float, np.ndarray]:
     """Summed log density of a log-normal prior at ``x`` and its gradient."""
     lx = np.log(x)
     value = (-lx - math.log(scale) - 0.5 * _LOG_2PI - (lx - loc) ** 2 / (2 * scale**2)).sum()

@@ -81,7 +81,7 @@ def _mixed_loss(
     Kg = [np.exp(-(H / cls[k]).sum(-1) / G) for k in range(2)]
     noise = fixed_noise if fixed_noise is not None else np.full(n, theta[-1])
     K = s1 * (Kc[0] + s2 * Kg[0]) + s3 * Kc[1] * Kg[1] + np.diag(noise)
-    factor = gp_fit._cholesky(K)
+    factor = gp_fit.cholesky_factor(K)
     r = y - c
     alpha = scipy.linalg.cho_solve(factor, r, check_finite=False)
     K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
@@ -97,11 +97,11 @@ def _mixed_loss(
     o = 4 + 2 * dc
     grad[o:o + G] = np.einsum("ab,abg->g", W * s1 * s2 * Kg[0], H) / (G * cls[0] ** 2)
     grad[o + G:o + 2 * G] = np.einsum("ab,abg->g", W * s3 * Kc[1] * Kg[1], H) / (G * cls[1] ** 2)
-    log_prior, g_prior = gp_fit._log_normal(ls.reshape(-1), *lengthscale_prior)
+    log_prior, g_prior = gp_fit.log_normal(ls.reshape(-1), *lengthscale_prior)
     grad[4:4 + 2 * dc] += g_prior
     if fixed_noise is None:
         assert noise_prior is not None
-        lp, gp = gp_fit._log_normal(np.array([theta[-1]]), *noise_prior)
+        lp, gp = gp_fit.log_normal(np.array([theta[-1]]), *noise_prior)
         log_prior += lp
         grad[-1] = np.trace(W) + gp[0]
     return -(log_lik + log_prior) / n, -grad / n
