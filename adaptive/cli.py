@@ -69,7 +69,7 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from adaptive.demo import run_demo, run_online_offline_demo
+    from adaptive.demo.experiments import run_demo, run_online_offline_demo
 
     if args.online_offline:
         exp, results = run_online_offline_demo(args.storage, rounds=args.rounds)

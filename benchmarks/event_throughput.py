@@ -2,7 +2,7 @@
 
     python -m benchmarks.event_throughput --events 1000000 10000000 --engines duckdb spark
 
-Generates synthetic logs (``adaptive.events.synthetic``: about 1.2 decisions and 9.6
+Generates synthetic logs (``adaptive.demo.event_logs``: about 1.2 decisions and 9.6
 activity events per member, duplicates, late arrivals, orphans) as Parquet files,
 then runs the full computation (validation, attribution in both views, three event
 metrics and a ratio, per-decision rewards, diagnostics) once per engine and size, each
@@ -41,7 +41,7 @@ EVENTS_PER_MEMBER = 9.6  # 8 per decision x 1.2 decisions per member
 
 
 def generate(events: int, folder: Path) -> Path:
-    from adaptive.events.synthetic import generate_logs
+    from adaptive.demo.event_logs import generate_logs
 
     target = folder / f"logs_{events}"
     if (target / "done").exists():
@@ -87,7 +87,7 @@ def generate_daily(days: int, events_per_day: int, folder: Path) -> tuple[Path, 
     """``days`` + 1 days of logs as date-partitioned Parquet in ``logs/``, as they stood one day
     after the end of day ``days``; returns the folder and the two watermarks (a computation at
     the first sees the logs as they stood then: rows are used by their ingestion time)."""
-    from adaptive.events.synthetic import START, generate_daily_logs, write_daily_partitions
+    from adaptive.demo.event_logs import START, generate_daily_logs, write_daily_partitions
 
     target = folder / f"daily_{days}_{events_per_day}"
     before, after = START + timedelta(days=days), START + timedelta(days=days + 1)

@@ -29,6 +29,8 @@ LAYERS = [
     ("adaptive.sources", ("adaptive.cron", "adaptive.cli", "adaptive.experiment")),
     # The cron operations: configs, rounds, fleets; nothing but the CLI and the demo is above them.
     ("adaptive.cron", ("adaptive.cli", "adaptive.service", "adaptive.demo")),
+    # Example data sits above what it exercises: the pipeline never depends on its demo logs.
+    ("adaptive.events", ("adaptive.demo", "adaptive.cli")),
     ("adaptive.cron.rounds", ("adaptive.cron.fleet",)),
     # The HTTP service reads exports through storage; it never loads the modelling stack.
     ("adaptive.service", ("adaptive.cli", "adaptive.experiment", "adaptive.generation", "adaptive.modeling",

@@ -3,7 +3,8 @@
 The feasible set of a search space with linear constraints is a polytope inside the unit
 cube: ``{x in [0, 1]^d : A x <= b}``. BoTorch maximizes over it with SLSQP, one joint problem
 over every restart, and draws starting points by hit-and-run; on Hartmann6 with one
-constraint both took about as long as the whole unconstrained suggest each (2.4 s vs 0.2 s).
+constraint each took many times as long as the whole unconstrained suggest (the figures are in
+docs/optimization.md, under Optimizer).
 
 Here instead:
 

@@ -4,7 +4,7 @@ SciPy's L-BFGS-B (model fits, BoTorch's acquisition optimizer) calls OpenBLAS on
 vectors of a few dozen entries, hundreds of times per ``suggest``. OpenBLAS still
 wakes its thread pool for them; on a busy host (two processes on two cores, as in the
 benchmarks, or several cron workers on one machine) each call then waits for a core,
-and a BraninCurrin suggest took a sixth longer (0.35 s instead of 0.29 s). Torch's own
+and a suggest takes measurably longer (docs/benchmarks.md has the figures). Torch's own
 thread count is left to the caller.
 """
 

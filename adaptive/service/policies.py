@@ -187,7 +187,7 @@ class ServedPolicy:
             # is fixed until the next rebuild: estimate it once (select() does, from its
             # posterior draws) and draw each decision from it. That is select()'s own choice
             # (a uniformly random one of its draws' winners) without redrawing the posterior
-            # per request (4 ms each for three actions at the default tolerance).
+            # per request (milliseconds each at the default tolerance).
             shares = policy.select(None, list(self.spec.actions)).propensities
             self._shares = (list(shares), [shares[a] for a in shares], policy.version)
 

@@ -17,10 +17,10 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from adaptive.demo.event_logs import generate_logs
 from adaptive.errors import ValidationError
 from adaptive.events import AttributionSettings, SparkEngine, compute_metrics
 from adaptive.events.incremental import compute_metrics_incremental
-from adaptive.events.synthetic import generate_logs
 from tests.events import test_engines_agree, test_golden, test_incremental
 
 METRICS = {"golden": test_golden.METRICS, "agree": test_engines_agree.METRICS, "daily": test_incremental.METRICS}

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
+from adaptive.demo.event_logs import generate_logs
 from adaptive.events import AttributionSettings, EventMetric, RatioMetric, compute_metrics
-from adaptive.events.synthetic import generate_logs
 
 METRICS = [
     EventMetric("minutes", "play"), EventMetric("sessions", "session", "count"), EventMetric("played", "play", "any"),

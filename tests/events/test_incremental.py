@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from adaptive.demo.event_logs import START, generate_daily_logs, write_daily_partitions
 from adaptive.errors import ValidationError
 from adaptive.events import AttributionSettings, EventMetric, RatioMetric, compute_metrics
 from adaptive.events import incremental as inc
 from adaptive.events.incremental import compute_metrics_incremental
-from adaptive.events.synthetic import START, generate_daily_logs, write_daily_partitions
 
 METRICS = [
     EventMetric("minutes", "play"), EventMetric("sessions", "session", "count"), EventMetric("played", "play", "any"),

@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from adaptive.demo.event_logs import START, generate_daily_logs, generate_logs, write_daily_partitions
 from adaptive.events import AttributionSettings, compute_metrics
 from adaptive.events.incremental import compute_metrics_incremental
-from adaptive.events.synthetic import START, generate_daily_logs, generate_logs, write_daily_partitions
 from tests.events import test_golden as golden
 from tests.events.test_engines_agree import METRICS as AGREE_METRICS
 from tests.events.test_incremental import METRICS as DAILY_METRICS

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import adaptive as ad
+from adaptive.demo.event_logs import generate_logs
 from adaptive.events import AttributionSettings, EventMetric, RatioMetric, compute_metrics
-from adaptive.events.synthetic import generate_logs
 
 METRICS = [EventMetric("minutes", "play")]
 

@@ -1,4 +1,5 @@
-"""Synthetic event logs with known effects, for demos, tests and benchmarks.
+"""Synthetic event logs with known effects: what to point the attribution pipeline at before
+real logs exist (docs/events.md), reused by the tests and benchmarks.
 
 Members get one or more decisions among ``arms`` (uniform propensity), most are
 shown the arm a few minutes later (some twice, some never; a few treatments have

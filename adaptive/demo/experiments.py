@@ -1,4 +1,4 @@
-"""A built-in simulated experiment, for ``adaptive demo``, the README and the example configs.
+"""Built-in simulated experiments, for ``adaptive demo``, the README and the example configs.
 
 The demo runs real cron rounds: each round fetches simulated A/B results for the
 running trials through a Python metric source (``feed_metrics`` below), completes
