@@ -46,6 +46,9 @@ COMPRESS_SPAN_RATIO = 100.0
 
 
 def bilog(y: torch.Tensor, bound: float) -> torch.Tensor:
+    # BoTorch's Bilog outcome transform is this map around 0, but it refuses observation
+    # noise ("does not yet support transforming observation noise"): metrics with sems need
+    # the delta method (_bilogged) and the bound moved to 0, so the map is applied here.
     d = y - bound
     return torch.sign(d) * torch.log1p(d.abs())
 
