@@ -1,15 +1,17 @@
-"""Pareto dominance over observed outcomes: BoTorch's definition, on NumPy arrays."""
+"""Pareto dominance over observed outcomes, in NumPy.
+
+The same definition as BoTorch's ``is_non_dominated(Y, deduplicate=False)`` (a test holds the
+two to the same answers), written here so that the observed frontier (``adaptive pareto``,
+``Experiment.pareto_frontier``, trial frames) loads neither torch nor BoTorch.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-import torch
-from botorch.utils.multi_objective.pareto import is_non_dominated
 
 
 def pareto_mask(Y: np.ndarray) -> np.ndarray:
-    """Which rows of ``Y`` (``n x m``, larger is better in every column) no other row dominates
-    (BoTorch's ``is_non_dominated``, the definition its hypervolume and partitions use).
+    """Which rows of ``Y`` (``n x m``, larger is better in every column) no other row dominates.
 
     A row is dominated when another is at least as good in every column and
     strictly better in one. Identical rows do not dominate each other: all of them stay.
@@ -17,6 +19,10 @@ def pareto_mask(Y: np.ndarray) -> np.ndarray:
     Y = np.asarray(Y, dtype=float)
     if Y.ndim != 2:
         raise ValueError(f"Y must be n x m, got shape {Y.shape}")
-    if Y.shape[0] == 0:
-        return np.zeros(0, dtype=bool)
-    return is_non_dominated(torch.from_numpy(Y), deduplicate=False).numpy()
+    n = Y.shape[0]
+    mask = np.ones(n, dtype=bool)
+    for i in range(n):
+        others = Y[np.arange(n) != i]
+        dominated = np.all(others >= Y[i], axis=1) & np.any(others > Y[i], axis=1)
+        mask[i] = not dominated.any()
+    return mask

@@ -14,6 +14,31 @@ def test_pareto_mask():
     assert pareto_mask(Y[:, :1]).tolist() == [False, True, False, True, False]  # one objective: every best row
 
 
+def test_pareto_mask_is_botorchs_definition():
+    import torch
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+
+    rng = np.random.default_rng(0)
+    for m in (1, 2, 3):
+        Y = rng.integers(0, 4, (40, m)).astype(float)  # small integers: many ties and duplicates
+        assert pareto_mask(Y).tolist() == is_non_dominated(torch.from_numpy(Y), deduplicate=False).tolist()
+
+
+def test_the_observed_frontier_loads_no_torch(tmp_path):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    exp = ad.create_experiment("p", storage=url, parameters={"x": ad.Float(0, 1)},
+                               objectives=[ad.Maximize("a"), ad.Maximize("b")])
+    for i, x in enumerate((0.2, 0.5, 0.8)):
+        exp.attach({"x": x}, {"a": x, "b": 1 - x + 0.1 * i})
+    code = ("import sys, adaptive as ad; e = ad.load_experiment('p', storage=sys.argv[1]); "
+            "print(len(e.pareto_frontier()), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["3", "False"]
+
+
 def test_hypervolume_by_hand():
     ref = np.array([0.0, 0.0])
     # union of [0,1]x[0,3] and [0,2]x[0,1]: 3 + 2 - 1 = 4
