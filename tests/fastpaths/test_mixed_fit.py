@@ -12,16 +12,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from adaptive._fastpaths import mixed_fit as F
 from adaptive.modeling import categorical as C
-
-
-def _data(n=24, m=1, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    X = torch.rand(n, 7, dtype=torch.float64, generator=g)
-    X[:, 2:5] = torch.nn.functional.one_hot(torch.randint(0, 3, (n,), generator=g), 3).double()
-    X[:, 5:7] = torch.nn.functional.one_hot(torch.randint(0, 2, (n,), generator=g), 2).double()
-    f = torch.sin(5 * X[:, 0]) + X[:, 1] ** 2 + X[:, 3] * X[:, 0] - X[:, 4] + 0.5 * X[:, 5]
-    Y = torch.stack([f + 0.05 * torch.randn(n, dtype=torch.float64, generator=g) for _ in range(m)], -1)
-    return X, Y, [[2, 3, 4], [5, 6]]
+from tests.modeling.test_categorical import _data  # the same mixed-space data as the kernel's tests
 
 
 @pytest.mark.parametrize("m, fixed", [(1, False), (2, False), (2, True)])
